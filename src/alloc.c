@@ -1,0 +1,232 @@
+/* alloc.c -- the allocation API under internal names: argument checks,
+ * errno, overflow, glibc's semantics; the work is done in heap.c and big.c.
+ *
+ * Every call takes the lock through enter(). When enter() says the thread
+ * already holds it (a signal handler interrupted the allocator), the call is
+ * served from the reserve instead (reserve.c). */
+#include "mm.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+_Atomic bool mm_ready;
+
+void mm_init(void)
+{
+    if (!mm_lock())
+        return;                  /* re-entered during init: the caller uses the reserve */
+    bool first = !atomic_load_explicit(&mm_ready, memory_order_relaxed);
+    if (first) {
+        mm_os_init();
+        mm_secret = mm_os_random() | 1;
+        mm_options_load();
+        atomic_store_explicit(&mm_ready, true, memory_order_release);
+    }
+    mm_unlock();
+    if (first)
+        mm_lock_register_fork();   /* may allocate: outside the lock */
+}
+
+/* The dynamic loader's first calls may come before environ is set. */
+__attribute__((constructor)) static void load_options(void)
+{
+    mm_init();
+    if (mm_lock()) {
+        mm_options_load();
+        mm_unlock();
+    }
+}
+
+/* Takes the lock; false when this thread holds it already. */
+static inline bool enter(void)
+{
+    if (MM_UNLIKELY(!atomic_load_explicit(&mm_ready, memory_order_acquire)))
+        mm_init();
+    return mm_lock();
+}
+
+static void *enomem(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* n bytes aligned to align, big enough for their own mapping; from the heap
+ * if mmap fails. Lock not held. */
+static void *alloc_big(size_t n, size_t align, const char *fn)
+{
+    void *p = mm_big_alloc(n, align);
+    if (p || !mm_lock())
+        return p ? p : enomem();
+    size_t nb = mm_request_size(n);
+    mm_chunk *c = align > MM_ALIGN ? mm_heap_memalign(nb, align, fn) : mm_heap_alloc(nb, fn);
+    mm_unlock();
+    return c ? mm_mem(c) : enomem();
+}
+
+void *mm_malloc(size_t n)
+{
+    if (MM_UNLIKELY(n > MM_MAX_REQUEST))
+        return enomem();
+    size_t nb = mm_request_size(n);
+    if (MM_UNLIKELY(!enter()))
+        return mm_reserve_alloc(n, MM_ALIGN, "malloc");
+    if (MM_UNLIKELY(nb >= mm_opt.mmap_threshold)) {
+        mm_unlock();
+        return alloc_big(n, MM_ALIGN, "malloc");
+    }
+    mm_chunk *c = mm_heap_alloc(nb, "malloc");
+    mm_unlock();
+    return c ? mm_mem(c) : enomem();
+}
+
+void mm_free(void *p)
+{
+    if (!p)
+        return;
+    if (MM_UNLIKELY(mm_reserve_owns(p))) {
+        mm_reserve_free(p, "free");
+        return;
+    }
+    if (MM_UNLIKELY(!enter())) {
+        if ((uintptr_t)p % MM_ALIGN)
+            mm_die("free", "invalid pointer %p: not %u-byte aligned, so not from malloc", p, MM_ALIGN);
+        mm_defer_free(p);        /* checked and freed when the lock is released */
+        return;
+    }
+    mm_chunk *c = mm_validate(p, "free");
+    if (c->head & MM_MMAPPED)
+        mm_big_free(c);
+    else
+        mm_heap_free(c, "free");
+    mm_unlock();
+}
+
+void *mm_calloc(size_t n, size_t m)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, m, &total))
+        return enomem();
+    void *p = mm_malloc(total);
+    /* A fresh mapping is already zero. */
+    if (p && (mm_reserve_owns(p) || !(mm_chunk_of_mem(p)->head & MM_MMAPPED)))
+        memset(p, 0, total);
+    return p;
+}
+
+/* realloc from a re-entrant call: a copy in the reserve. */
+static void *realloc_reentered(void *p, size_t n)
+{
+    mm_chunk *c = mm_chunk_of_mem(p);
+    if ((uintptr_t)p % MM_ALIGN || !mm_head_ok(c) || !mm_inuse(c))
+        mm_die("realloc", "invalid pointer %p", p);
+    void *q = mm_reserve_alloc(n, MM_ALIGN, "realloc");
+    size_t old = mm_usable(c);
+    memcpy(q, p, old < n ? old : n);
+    mm_defer_free(p);
+    return q;
+}
+
+void *mm_realloc(void *p, size_t n)
+{
+    if (!p)
+        return mm_malloc(n);
+    if (n == 0) {                /* glibc: free, and return NULL */
+        mm_free(p);
+        return NULL;
+    }
+    if (MM_UNLIKELY(mm_reserve_owns(p))) {
+        void *q = mm_malloc(n);
+        if (q) {
+            size_t old = mm_reserve_usable(p);
+            memcpy(q, p, old < n ? old : n);
+            mm_reserve_free(p, "realloc");
+        }
+        return q;
+    }
+    if (MM_UNLIKELY(!enter()))
+        return realloc_reentered(p, n);
+    mm_chunk *c = mm_validate(p, "realloc");
+    if (n > MM_MAX_REQUEST) {
+        mm_unlock();
+        return enomem();         /* the old block stays as it was */
+    }
+    size_t nb = mm_request_size(n), old = mm_usable(c);
+    if (c->head & MM_MMAPPED) {
+        void *q = nb >= mm_opt.mmap_threshold ? mm_big_realloc(c, n) : NULL;
+        mm_unlock();
+        if (q)
+            return q;
+    } else if (mm_heap_resize(c, nb, "realloc")) {
+        mm_unlock();
+        return p;
+    } else if (nb < mm_opt.mmap_threshold) {
+        /* Move within the heap without letting go of the lock. */
+        mm_chunk *nc = mm_heap_alloc(nb, "realloc");
+        if (nc) {
+            memcpy(mm_mem(nc), p, old);
+            mm_heap_free(c, "realloc");
+        }
+        mm_unlock();
+        return nc ? mm_mem(nc) : enomem();
+    } else {
+        mm_unlock();
+    }
+    void *q = mm_malloc(n);
+    if (q) {
+        memcpy(q, p, old < n ? old : n);
+        mm_free(p);
+    }
+    return q;
+}
+
+void *mm_memalign(size_t align, size_t n)
+{
+    if (align <= MM_ALIGN)
+        return mm_malloc(n);
+    if (align > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!mm_is_pow2(align))      /* glibc rounds it up to a power of two */
+        align = (size_t)1 << (64 - __builtin_clzll(align));
+    if (align > MM_MAX_REQUEST || n > MM_MAX_REQUEST - align)
+        return enomem();
+    size_t nb = mm_request_size(n);
+    if (MM_UNLIKELY(!enter()))
+        return mm_reserve_alloc(n, align, "memalign");
+    if (nb + align >= mm_opt.mmap_threshold) {
+        mm_unlock();
+        return alloc_big(n, align, "memalign");
+    }
+    mm_chunk *c = mm_heap_memalign(nb, align, "memalign");
+    mm_unlock();
+    return c ? mm_mem(c) : enomem();
+}
+
+size_t mm_usable_size(const void *p)
+{
+    if (!p)
+        return 0;
+    if (mm_reserve_owns(p))
+        return mm_reserve_usable(p);
+    if (MM_UNLIKELY(!enter())) {
+        const mm_chunk *c = mm_chunk_of_mem(p);
+        if ((uintptr_t)p % MM_ALIGN || !mm_head_ok(c) || !mm_inuse(c))
+            mm_die("malloc_usable_size", "invalid pointer %p", p);
+        return mm_usable(c);
+    }
+    size_t n = mm_usable(mm_validate(p, "malloc_usable_size"));
+    mm_unlock();
+    return n;
+}
+
+int mm_trim(size_t pad)
+{
+    if (!enter())
+        return 0;
+    size_t n = mm_heap_trim(pad);
+    mm_unlock();
+    return n > 0;
+}

@@ -1,0 +1,186 @@
+/* check.c -- trust no pointer, and verify the whole heap on request.
+ *
+ * mm_validate is the gate every pointer passed to free, realloc and
+ * malloc_usable_size goes through before the allocator touches it: it must
+ * lie in one of our regions (checked from our own records, without reading
+ * memory outside them), be aligned, and have an intact header. Anything
+ * else is a bug in the program, and the one useful thing to do is to say
+ * which, where, and stop before the heap is corrupted. */
+#include "mm.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mm_die(const char *fn, const char *fmt, ...)
+{
+    char buf[512];
+    size_t n = mm_fmt(buf, sizeof buf - 1, "mymalloc: %s(): ", fn);
+    va_list ap;
+    va_start(ap, fmt);
+    n += mm_vfmt(buf + n, sizeof buf - 1 - n, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    mm_write(buf, n);
+    /* The lock stays held: a SIGABRT handler that allocates is served from
+     * the reserve, away from a heap that may be corrupt. */
+    abort();
+}
+
+static bool is_free_call(const char *fn) { return strcmp(fn, "free") == 0; }
+
+mm_chunk *mm_validate(const void *p, const char *fn)
+{
+    if ((uintptr_t)p % MM_ALIGN)
+        mm_die(fn, "invalid pointer %p: not %u-byte aligned, so not from malloc", p, MM_ALIGN);
+    mm_chunk *c = mm_chunk_of_mem(p);
+    mm_segment *s = mm_segment_of(p);
+    if (s) {
+        mm_chunk *fence = mm_fence(s);
+        if ((char *)c < s->base || c >= fence || !mm_head_ok(c) || (c->head & MM_MMAPPED) ||
+            mm_size(c) < MM_MIN_CHUNK || mm_size(c) > (size_t)((char *)fence - (char *)c))
+            mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "
+                       "overwritten)", p);
+        if (!mm_inuse(c))
+            mm_die(fn, "%s %p (%zu-byte block)", is_free_call(fn) ? "double free of" : "freed pointer",
+                   p, mm_size(c) - 8);
+        mm_chunk *next = mm_next(c);
+        if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
+            mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
+                   mm_size(c) - 8, p);
+        return c;
+    }
+    if (mm_big_owns(p)) {
+        if (!mm_head_ok(c) || (c->head & (MM_MMAPPED | MM_INUSE)) != (MM_MMAPPED | MM_INUSE))
+            mm_die(fn, "the header of the mapped block %p was overwritten", p);
+        return c;
+    }
+    if (mm_big_recently_freed(p))
+        mm_die(fn, "%s %p (a mapped block, already unmapped)",
+               is_free_call(fn) ? "double free of" : "freed pointer", p);
+    mm_die(fn, "invalid pointer %p: not allocated by mymalloc (stack, static or foreign memory?)", p);
+}
+
+/* ---- the heap checker ---- */
+
+static int errors;
+
+static void bad(const char *fmt, ...) MM_PRINTF(1, 2);
+static void bad(const char *fmt, ...)
+{
+    char buf[512];
+    size_t n = mm_fmt(buf, sizeof buf - 1, "mymalloc: check: ");
+    va_list ap;
+    va_start(ap, fmt);
+    n += mm_vfmt(buf + n, sizeof buf - 1 - n, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    mm_write(buf, n);
+    errors++;
+}
+
+/* Every chunk listed in a bin: free, in the right bin, linked both ways,
+ * listed once. Fills `binned` with their addresses. */
+static void check_bins(mm_pset *binned)
+{
+    for (unsigned i = 0; i < MM_NBINS; i++) {
+        mm_chunk *prev = NULL;
+        for (mm_chunk *c = mm_bin_first(i); c; prev = c, c = c->fd) {
+            if (!mm_segment_of(c) || (uintptr_t)c % MM_ALIGN || !mm_head_ok(c)) {
+                bad("bin %u: %p is not a chunk of the heap", i, (void *)c);
+                break;
+            }
+            if (mm_inuse(c))
+                bad("bin %u: chunk %p is in use", i, (void *)c);
+            if (mm_bin_index(mm_size(c)) != i)
+                bad("bin %u: chunk %p of %zu bytes belongs in bin %u", i, (void *)c, mm_size(c),
+                    mm_bin_index(mm_size(c)));
+            if (c->bk != prev)
+                bad("bin %u: chunk %p links back to %p, not %p", i, (void *)c, (void *)c->bk,
+                    (void *)prev);
+            if (mm_pset_has(binned, (uintptr_t)c)) {
+                bad("bin %u: chunk %p is listed twice", i, (void *)c);
+                break;
+            }
+            if (!mm_pset_add(binned, (uintptr_t)c)) {
+                bad("out of memory for the check");
+                return;
+            }
+        }
+        if ((mm_bin_first(i) != NULL) != mm_bin_marked(i))
+            bad("bitmap marks bin %u as %s", i, mm_bin_marked(i) ? "non-empty" : "empty");
+    }
+}
+
+/* Walks one segment from its first chunk to its fencepost. Returns the
+ * number of binned free chunks seen; sets *top_seen. */
+static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *top_seen)
+{
+    mm_chunk *fence = mm_fence(s), *c = (mm_chunk *)s->base;
+    bool prev_free = false;
+    size_t binned_seen = 0;
+    while (c < fence) {
+        if (!mm_head_ok(c) || mm_size(c) < MM_MIN_CHUNK || mm_size(c) > (size_t)((char *)fence - (char *)c)) {
+            bad("segment %p: bad header at %p; the rest of the segment is not checked", (void *)s,
+                (void *)c);
+            return binned_seen;
+        }
+        size_t size = mm_size(c);
+        if ((uintptr_t)c % MM_ALIGN || (c->head & MM_MMAPPED))
+            bad("chunk %p: misaligned or marked mmapped", (void *)c);
+        if (!(c->head & MM_PINUSE) != prev_free)
+            bad("chunk %p: PINUSE says the previous chunk is %s", (void *)c,
+                prev_free ? "in use, but it is free" : "free, but it is in use");
+        if (!mm_inuse(c)) {
+            if (prev_free)
+                bad("chunk %p and the chunk before it are both free", (void *)c);
+            if (mm_next(c)->prev_size != size)
+                bad("free chunk %p: footer says %zu, header %zu", (void *)c, mm_next(c)->prev_size, size);
+            if (c == mm_heap.top) {
+                *top_seen = true;
+                if (s != mm_heap.active || mm_next(c) != fence)
+                    bad("top %p is not the last chunk of the active segment", (void *)c);
+            } else if (!mm_pset_has(binned, (uintptr_t)c)) {
+                bad("free chunk %p (%zu bytes) is in no bin", (void *)c, size);
+            } else {
+                binned_seen++;
+            }
+        }
+        prev_free = !mm_inuse(c);
+        c = mm_next(c);
+    }
+    if (c != fence)
+        bad("segment %p: chunks end at %p, past the fencepost %p", (void *)s, (void *)c, (void *)fence);
+    else if (!mm_head_ok(fence) || mm_size(fence) || !mm_inuse(fence) || !(fence->head & MM_PINUSE) != prev_free)
+        bad("segment %p: bad fencepost %p", (void *)s, (void *)fence);
+    return binned_seen;
+}
+
+static void check_big(mm_chunk *c, void *arg)
+{
+    (void)arg;
+    if (!mm_head_ok(c) || (c->head & MM_FLAGS) != (MM_MMAPPED | MM_INUSE) ||
+        ((uintptr_t)c - c->prev_size) % mm_page || ((uintptr_t)c + mm_size(c)) % mm_page)
+        bad("mapped block %p: bad header", mm_mem(c));
+}
+
+int mm_check_locked(void)
+{
+    /* A buffer of our own, so the check works when mmap does not. */
+    static uintptr_t table[8192];
+    memset(table, 0, sizeof table);
+    errors = 0;
+    mm_pset binned = { table, sizeof table / sizeof table[0], 0, true };
+    check_bins(&binned);
+    size_t seen = 0;
+    bool top_seen = false;
+    for (mm_segment *s = mm_heap.segs; s; s = s->next)
+        seen += check_segment(s, &binned, &top_seen);
+    if (seen != binned.count)
+        bad("%zu chunks listed in bins are not free chunks of the heap", binned.count - seen);
+    if (mm_heap.top && !top_seen)
+        bad("top %p is not in the heap", (void *)mm_heap.top);
+    mm_big_each(check_big, NULL);
+    mm_pset_clear(&binned);
+    return errors;
+}

@@ -1,0 +1,317 @@
+/* heap.c -- the chunk chain: segments, top, splitting, merging, trimming.
+ *
+ * Memory comes in segments. The first comes from the program break; while
+ * the break keeps growing where the active segment ends, that segment just
+ * grows. When someone else has moved the break, or sbrk fails (a limit, a
+ * mapping right above the heap), a new segment starts (on the break, or
+ * mmapped) and the old one keeps its chunks:
+ *
+ *     segment: | mm_segment | chunk | chunk | ... | top | fencepost |
+ *
+ * The last chunk of the active segment is top, the free space new chunks
+ * are carved from when no bin has one. A freed chunk merges with free
+ * neighbours at once, so two free chunks are never adjacent. The caller
+ * holds the lock for everything in this file. */
+#include "mm.h"
+
+#define H mm_heap
+#define MMAP_SEGMENT (1u << 20)   /* smallest mmapped segment */
+
+struct mm_heap mm_heap;
+uint64_t mm_secret;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Bytes of a free chunk that may still be resident (see MM_RELEASE_MIN). */
+static size_t dirty_of(const mm_chunk *c)
+{
+    return mm_size(c) >= MM_RELEASE_MIN ? c->dirty : mm_size(c);
+}
+
+static void set_pinuse(mm_chunk *c, bool on)
+{
+    uint64_t body = c->head & MM_BODY;
+    mm_set_head(c, on ? body | MM_PINUSE : body & ~(uint64_t)MM_PINUSE);
+}
+
+/* Makes c, of the given size, the top chunk. Top is free and its previous
+ * chunk is always in use (a free one would have merged into it). */
+static void set_top(mm_chunk *c, size_t size)
+{
+    mm_set_head(c, size | MM_PINUSE);
+    mm_chunk_at(c, size)->prev_size = size;
+    H.top = c;
+    H.top_dirty = min_size(H.top_dirty, size);
+}
+
+mm_segment *mm_segment_of(const void *p)
+{
+    for (mm_segment *s = H.segs; s; s = s->next)
+        if ((const char *)p >= s->base && (const char *)p < s->end)
+            return s;
+    return NULL;
+}
+
+/* The old top becomes an ordinary free chunk when a new segment starts. */
+static void retire_top(void)
+{
+    mm_chunk *t = H.top;
+    if (!t)
+        return;
+    if (mm_size(t) >= MM_RELEASE_MIN)
+        t->dirty = H.top_dirty;
+    mm_bin_insert(t);
+    H.top = NULL;
+}
+
+static void start_segment(char *mem, size_t len, int kind)
+{
+    char *lo = (char *)mm_align_up((uintptr_t)mem, MM_ALIGN);
+    char *hi = (char *)(((uintptr_t)mem + len) & ~(uintptr_t)(MM_ALIGN - 1));
+    mm_segment *s = (mm_segment *)lo;
+    s->base = lo + MM_SEG_HDR;
+    s->end = hi;
+    s->kind = kind;
+    s->map_len = kind == MM_SEG_MMAP ? len : 0;
+    retire_top();
+    s->next = H.segs;
+    H.segs = s;
+    H.active = s;
+    H.seg_bytes += (size_t)(hi - lo);
+    mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
+    H.top_dirty = 0;                            /* fresh pages are not resident */
+    set_top((mm_chunk *)s->base, (size_t)(hi - MM_HDR - s->base));
+}
+
+/* Grows the heap so that top can give nb bytes and still be a chunk.
+ * False when the system has no more memory. */
+static bool grow(size_t nb)
+{
+    /* Enough for a whole new segment, in case the break is not where the
+     * active segment ends. */
+    size_t len = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + mm_opt.top_pad);
+    mm_segment *s = H.active;
+    char *old = mm_os_sbrk((intptr_t)len);
+    if (old && s && s->kind == MM_SEG_BRK && old >= s->end && old < s->end + MM_ALIGN) {
+        /* The break continues the active segment: top grows in place. */
+        char *end = (char *)(((uintptr_t)old + len) & ~(uintptr_t)(MM_ALIGN - 1));
+        size_t add = (size_t)(end - s->end);
+        s->end = end;
+        H.seg_bytes += add;
+        mm_set_head(mm_fence(s), MM_INUSE);
+        set_top(H.top, mm_size(H.top) + add);
+        return true;
+    }
+    if (old) {
+        if (s && s->kind == MM_SEG_BRK)
+            H.foreign_brk++;       /* someone else moved the break: skip their memory */
+        start_segment(old, len, MM_SEG_BRK);
+        return true;
+    }
+    /* The break cannot grow (a limit, or a mapping right above it): the heap
+     * goes on in mmapped segments; later growths try the break again. */
+    if (len < MMAP_SEGMENT)
+        len = MMAP_SEGMENT;
+    char *m = mm_os_map(len);
+    if (!m)
+        return false;
+    start_segment(m, len, MM_SEG_MMAP);
+    return true;
+}
+
+/* Gives back the part of top above pad bytes: by lowering the break when
+ * top ends at it, otherwise (an mmapped segment, or a break someone else has
+ * moved) with madvise. Returns the bytes given back. */
+static size_t trim_top(size_t pad, bool force)
+{
+    mm_chunk *t = H.top;
+    if (!t || mm_size(t) < pad + MM_MIN_CHUNK + mm_page)
+        return 0;
+    size_t size = mm_size(t);
+    mm_segment *s = H.active;
+    char *brk = s->kind == MM_SEG_BRK ? mm_os_brk_now() : NULL;
+    if (brk >= s->end && brk < s->end + MM_ALIGN) {
+        size_t cut = (size - pad - MM_MIN_CHUNK) & ~(mm_page - 1);
+        if (!mm_os_sbrk(-(intptr_t)cut))
+            return 0;
+        s->end -= cut;
+        H.seg_bytes -= cut;
+        H.released += cut;
+        mm_set_head(mm_fence(s), MM_INUSE);
+        set_top(t, size - cut);
+        return cut;
+    }
+    if (!force && H.top_dirty < mm_opt.trim_threshold)
+        return 0;
+    size_t n = mm_os_release((char *)t + MM_MIN_CHUNK + pad, size - MM_MIN_CHUNK - pad);
+    H.released += n;
+    H.top_dirty = pad + MM_MIN_CHUNK + 2 * mm_page;   /* what stayed: the pad and partial pages */
+    return n;
+}
+
+/* Releases the pages inside a binned free chunk, keeping its header, links
+ * and dirty count; the footer is in the next chunk. */
+static size_t release_chunk(mm_chunk *c)
+{
+    size_t n = mm_os_release((char *)c + sizeof(mm_chunk), mm_size(c) - sizeof(mm_chunk));
+    H.released += n;
+    c->dirty = 2 * mm_page;
+    return n;
+}
+
+/* Marks c (free, out of its bin, previous chunk in use) in use with nb
+ * bytes; the rest, if it can be a chunk, goes back to a bin. */
+static void use_free_chunk(mm_chunk *c, size_t nb)
+{
+    size_t size = mm_size(c), rest = size - nb;
+    if (rest >= MM_MIN_CHUNK) {
+        size_t dirty = dirty_of(c);        /* read before r's header covers it */
+        mm_chunk *r = mm_chunk_at(c, nb);
+        mm_set_head(r, rest | MM_PINUSE);
+        mm_chunk_at(r, rest)->prev_size = rest;
+        if (rest >= MM_RELEASE_MIN)
+            r->dirty = min_size(dirty, rest);
+        mm_bin_insert(r);
+        size = nb;
+    } else {
+        set_pinuse(mm_chunk_at(c, size), true);
+    }
+    mm_set_head(c, size | MM_INUSE | MM_PINUSE);
+}
+
+static mm_chunk *carve_top(size_t nb)
+{
+    mm_chunk *c = H.top;
+    size_t rest = mm_size(c) - nb;
+    mm_set_head(c, nb | MM_INUSE | MM_PINUSE);
+    set_top(mm_chunk_at(c, nb), rest);
+    return c;
+}
+
+mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
+{
+    mm_chunk *c = mm_bin_take(nb, fn);
+    if (c) {
+        use_free_chunk(c, nb);
+        return c;
+    }
+    if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb))
+        return NULL;
+    return carve_top(nb);
+}
+
+/* The free neighbour before c, checked before it is trusted. */
+static mm_chunk *free_prev(mm_chunk *c, const char *fn)
+{
+    size_t ps = c->prev_size;
+    mm_segment *s = mm_segment_of(c);
+    mm_chunk *p = mm_chunk_at(c, -ps);
+    if (!s || ps < MM_MIN_CHUNK || ps % MM_ALIGN || ps > (size_t)((char *)c - s->base) ||
+        !mm_head_ok(p) || mm_inuse(p) || mm_size(p) != ps)
+        mm_die(fn, "heap corrupted: bad footer or header in the free block before %p "
+                   "(a write after free?)", mm_mem(c));
+    return p;
+}
+
+void mm_heap_free(mm_chunk *c, const char *fn)
+{
+    size_t size = mm_size(c), dirty = size;
+    mm_chunk *next = mm_chunk_at(c, size);
+    if (!(c->head & MM_PINUSE)) {
+        mm_chunk *p = free_prev(c, fn);
+        mm_bin_remove(p, fn);
+        dirty += dirty_of(p);
+        size += mm_size(p);
+        c = p;
+    }
+    if (next == H.top) {
+        H.top_dirty += dirty;
+        set_top(c, size + mm_size(next));
+        if (mm_size(c) >= mm_opt.trim_threshold)
+            trim_top(mm_opt.top_pad, false);
+        return;
+    }
+    if (!mm_inuse(next)) {
+        mm_bin_remove(next, fn);
+        dirty += dirty_of(next);
+        size += mm_size(next);
+    }
+    mm_set_head(c, size | MM_PINUSE);
+    next = mm_chunk_at(c, size);
+    next->prev_size = size;
+    set_pinuse(next, false);
+    if (size >= MM_RELEASE_MIN)
+        c->dirty = min_size(dirty, size);
+    mm_bin_insert(c);
+    if (size >= MM_RELEASE_MIN && c->dirty >= mm_opt.trim_threshold)
+        release_chunk(c);
+}
+
+/* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a
+ * chunk of its own. */
+static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
+{
+    size_t size = mm_size(c);
+    if (size - nb < MM_MIN_CHUNK)
+        return;
+    mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+    mm_chunk *r = mm_chunk_at(c, nb);
+    mm_set_head(r, (size - nb) | MM_INUSE | MM_PINUSE);
+    mm_heap_free(r, fn);
+}
+
+bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
+{
+    size_t size = mm_size(c);
+    if (size >= nb) {
+        shrink_to(c, nb, fn);
+        return true;
+    }
+    mm_chunk *next = mm_chunk_at(c, size);
+    if (next == H.top) {
+        /* Grow into top, growing top first if needed. A new segment would
+         * move top elsewhere: then the block has to move. */
+        if (size + mm_size(next) < nb + MM_MIN_CHUNK && (!grow(nb - size) || next != H.top))
+            return false;
+        mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+        set_top(mm_chunk_at(c, nb), size + mm_size(next) - nb);
+        return true;
+    }
+    if (!mm_inuse(next) && size + mm_size(next) >= nb) {
+        mm_bin_remove(next, fn);
+        size += mm_size(next);
+        mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
+        set_pinuse(mm_chunk_at(c, size), true);
+        shrink_to(c, nb, fn);
+        return true;
+    }
+    return false;
+}
+
+mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
+{
+    mm_chunk *c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn);
+    if (!c)
+        return NULL;
+    uintptr_t mem = (uintptr_t)mm_mem(c);
+    if (mem % align) {
+        /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
+        size_t lead = mm_align_up(mem + MM_MIN_CHUNK, align) - mem;
+        mm_chunk *a = mm_chunk_at(c, lead);
+        mm_set_head(a, (mm_size(c) - lead) | MM_INUSE | MM_PINUSE);
+        mm_set_head(c, lead | MM_INUSE | (c->head & MM_PINUSE));
+        mm_heap_free(c, fn);
+        c = a;
+    }
+    shrink_to(c, nb, fn);
+    return c;
+}
+
+size_t mm_heap_trim(size_t pad)
+{
+    size_t n = trim_top(pad, true);
+    for (unsigned i = mm_bin_index(2 * mm_page + sizeof(mm_chunk)); i < MM_NBINS; i++)
+        for (mm_chunk *c = mm_bin_first(i); c; c = c->fd)
+            n += release_chunk(c);
+    return n;
+}

@@ -1,0 +1,136 @@
+/* lock.c -- the one lock, and what fork does with it.
+ *
+ * The lock word holds the owner's thread id (and a bit for waiters), so a
+ * thread can tell "someone else holds it" from "I hold it": the second case
+ * is a re-entry (a signal handler that interrupted malloc and calls malloc),
+ * which must not wait for itself. Waiting is done with a futex. */
+#include "mm.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WAITERS 0x40000000   /* thread ids stay below 2^22 */
+
+static _Atomic int word;
+static __thread int self_tid __attribute__((tls_model("initial-exec")));
+
+static inline int self(void)
+{
+    int t = self_tid;
+    if (MM_UNLIKELY(!t))
+        t = self_tid = (int)syscall(SYS_gettid);
+    return t;
+}
+
+static void futex(int op, int val)
+{
+    syscall(SYS_futex, &word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+static bool lock_slow(int me)
+{
+    int v = atomic_load_explicit(&word, memory_order_relaxed);
+    if ((v & ~WAITERS) == me)
+        return false;
+    /* Spin briefly: the lock is held for short stretches. */
+    for (int i = 0; i < 100; i++) {
+        v = atomic_load_explicit(&word, memory_order_relaxed);
+        if (v == 0 && atomic_compare_exchange_weak_explicit(&word, &v, me, memory_order_acquire,
+                                                            memory_order_relaxed))
+            return true;
+        __builtin_ia32_pause();
+    }
+    /* Sleep. Once a thread has slept it takes the lock with WAITERS set,
+     * since others may still sleep. */
+    for (;;) {
+        v = atomic_load_explicit(&word, memory_order_relaxed);
+        if (v == 0) {
+            if (atomic_compare_exchange_weak_explicit(&word, &v, me | WAITERS,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return true;
+            continue;
+        }
+        if (!(v & WAITERS) &&
+            !atomic_compare_exchange_weak_explicit(&word, &v, v | WAITERS, memory_order_relaxed,
+                                                   memory_order_relaxed))
+            continue;
+        futex(FUTEX_WAIT, v | WAITERS);
+    }
+}
+
+bool mm_lock(void)
+{
+    int me = self();
+    int v = 0;
+    if (MM_LIKELY(atomic_compare_exchange_strong_explicit(&word, &v, me, memory_order_acquire,
+                                                          memory_order_relaxed)))
+        return true;
+    return lock_slow(me);
+}
+
+void mm_unlock(void)
+{
+    if (MM_UNLIKELY(atomic_load_explicit(&mm_deferred, memory_order_relaxed)))
+        mm_drain_deferred();
+    if (MM_UNLIKELY(atomic_exchange_explicit(&word, 0, memory_order_release) & WAITERS))
+        futex(FUTEX_WAKE, 1);
+}
+
+bool mm_lock_held(void)
+{
+    return (atomic_load_explicit(&word, memory_order_relaxed) & ~WAITERS) == self();
+}
+
+/* fork
+ *
+ * Before fork the lock is taken, so the child gets the heap in a consistent
+ * state. glibc's fork takes its stdio list lock after running these handlers,
+ * while a thread inside fflush or fopen can hold that lock and wait for ours:
+ * taking the stdio lock first keeps the order every other thread uses.
+ * glibc does its own locking only when the process has threads, and resets
+ * the stdio lock in such a child, so we follow the same rule.
+ *
+ * When fork comes from a signal handler that interrupted this very thread
+ * inside the allocator, the lock is ours already: the handlers leave it
+ * alone, and the interrupted call finishes and unlocks in both processes
+ * once the handler returns. */
+extern void _IO_list_lock(void), _IO_list_unlock(void);
+
+static bool took_lock, took_stdio;
+
+static void before_fork(void)
+{
+    took_stdio = !__libc_single_threaded;
+    if (took_stdio)
+        _IO_list_lock();
+    took_lock = mm_lock();
+}
+
+static void after_fork_parent(void)
+{
+    if (took_lock)
+        mm_unlock();
+    if (took_stdio)
+        _IO_list_unlock();
+}
+
+static void after_fork_child(void)
+{
+    /* The child has one thread, and the lock is this thread's either way
+     * (taken above, or held by the call a signal handler interrupted); its
+     * thread id changed with fork. No one can be waiting. glibc resets its
+     * own stdio lock in the child of a threaded process. */
+    self_tid = (int)syscall(SYS_gettid);
+    atomic_store_explicit(&word, self_tid, memory_order_relaxed);
+    if (took_lock)
+        mm_unlock();
+}
+
+void mm_lock_register_fork(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}

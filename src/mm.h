@@ -1,0 +1,292 @@
+/* mm.h -- the allocator's internal interface.
+ *
+ * Every internal name shared between files starts with mm_ (types, functions,
+ * globals) or MM_ (macros). Declarations are grouped by the file that defines
+ * them. Nothing here is exported: the library is built with
+ * -fvisibility=hidden and only api.c marks names MM_EXPORT.
+ *
+ * The chunk
+ * ---------
+ * The heap is a chain of chunks laid end to end inside segments. A chunk
+ * starts with a 16-byte header; the user pointer follows it, so a 16-aligned
+ * chunk gives a 16-aligned block.
+ *
+ *     chunk c                                       next chunk
+ *     v                                             v
+ *     +-----------+-----------+----------- ... -----+-----------+-----------+
+ *     | prev_size | head      | user data           | prev_size | head      |
+ *     +-----------+-----------+----------- ... -----+-----------+-----------+
+ *                             ^ user pointer = c + 16
+ *                             |<---- usable size = size - 8 --------------->|
+ *
+ *     head, one 64-bit word:
+ *       bits 63..48  tag: a hash of the word, the chunk address and a
+ *                    per-process secret; a header written by anything but
+ *                    this allocator (an overflow, a forged or stale pointer)
+ *                    fails the check with probability 1 - 2^-16
+ *       bits 47..4   size of the whole chunk, a multiple of 16
+ *       bit 3        CACHED   in use, but parked in a thread cache
+ *       bit 2        MMAPPED  the chunk is its own mapping, outside the chain
+ *       bit 1        PINUSE   the previous chunk is in use
+ *       bit 0        INUSE    this chunk is in use
+ *
+ * While c is in use its data runs over the next chunk's prev_size word (the
+ * next chunk only needs it while c is free), so the overhead is 8 bytes.
+ * When c is free that word is its footer: it holds c's size, so the next
+ * chunk can find c and merge with it in O(1). A free chunk also keeps the two
+ * links of its bin list where the user data was:
+ *
+ *     +-----------+-----------+-----------+-----------+---- ... ---+-----------+
+ *     | prev_size | head      | fd        | bk        | dirty (*)  | c's size  |
+ *     +-----------+-----------+-----------+-----------+---- ... ---+-----------+
+ *     (*) only in free chunks of MM_RELEASE_MIN bytes or more
+ *
+ * Invariants (mm_check_heap verifies them):
+ *   - the chunks of a segment tile it exactly, from its first chunk to its
+ *     fencepost (a 16-byte header with size 0 and INUSE set);
+ *   - no two neighbouring chunks are free (they would have merged);
+ *   - PINUSE matches the previous chunk; a free chunk's footer is its size;
+ *   - every free chunk but top is in exactly one bin, the bin of its size,
+ *     and the bin bitmap says which bins are non-empty;
+ *   - top is the last chunk of the active segment, free and in no bin.
+ */
+#ifndef MM_H
+#define MM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MM_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MM_EXPORT      __attribute__((visibility("default")))
+#define MM_NORETURN    __attribute__((noreturn))
+#define MM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+#define MM_ALIGN       16u             /* alignof(max_align_t) */
+#define MM_HDR         16u             /* prev_size + head */
+#define MM_MIN_CHUNK   32u             /* header + two links */
+#define MM_RELEASE_MIN (64u << 10)     /* free chunks this big track "dirty" */
+/* Requests above this fail with ENOMEM: it leaves room for the header, the
+ * alignment padding and page rounding without any sum overflowing. */
+#define MM_MAX_REQUEST ((size_t)PTRDIFF_MAX - (16u << 20))
+
+/* flag bits of head */
+#define MM_INUSE    1u
+#define MM_PINUSE   2u
+#define MM_MMAPPED  4u
+#define MM_CACHED   8u
+#define MM_FLAGS    15u
+#define MM_BODY     ((UINT64_C(1) << 48) - 1)  /* size and flags, no tag */
+#define MM_SIZE     (MM_BODY & ~(uint64_t)MM_FLAGS)
+
+typedef struct mm_chunk {
+    size_t prev_size;          /* footer of the previous chunk when it is free */
+    size_t head;               /* tag | size | flags */
+    struct mm_chunk *fd, *bk;  /* bin links, free chunks only */
+    size_t dirty;              /* free chunks >= MM_RELEASE_MIN: bytes maybe resident */
+} mm_chunk;
+
+static inline size_t mm_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline bool mm_is_pow2(size_t a) { return a && !(a & (a - 1)); }
+
+/* The chunk size for a request of n bytes (n <= MM_MAX_REQUEST). */
+static inline size_t mm_request_size(size_t n)
+{
+    size_t s = mm_align_up(n + 8, MM_ALIGN);
+    return s < MM_MIN_CHUNK ? MM_MIN_CHUNK : s;
+}
+
+static inline mm_chunk *mm_chunk_at(const void *c, size_t off) { return (mm_chunk *)((char *)c + off); }
+static inline void *mm_mem(const mm_chunk *c) { return (char *)c + MM_HDR; }
+static inline mm_chunk *mm_chunk_of_mem(const void *p) { return (mm_chunk *)((char *)p - MM_HDR); }
+static inline size_t mm_size(const mm_chunk *c) { return c->head & MM_SIZE; }
+static inline mm_chunk *mm_next(const mm_chunk *c) { return mm_chunk_at(c, mm_size(c)); }
+static inline bool mm_inuse(const mm_chunk *c) { return c->head & MM_INUSE; }
+/* A heap chunk's data runs over the next chunk's prev_size; a mapped one has
+ * no next chunk. */
+static inline size_t mm_usable(const mm_chunk *c)
+{
+    return mm_size(c) - ((c->head & MM_MMAPPED) ? MM_HDR : 8);
+}
+
+/* ---- os.c: the only file that calls sbrk, mmap, munmap, mremap, madvise,
+ * sysconf. Every function preserves errno and reports failure by its
+ * return value. */
+extern size_t mm_page;                       /* the page size */
+void mm_os_init(void);
+static inline size_t mm_page_round(size_t n) { return mm_align_up(n, mm_page); }
+/* Moves the break by n bytes; returns the old break, or NULL on failure. */
+void *mm_os_sbrk(intptr_t n);
+void *mm_os_brk_now(void);                   /* the current break */
+void *mm_os_map(size_t n);                   /* fresh zeroed pages, or NULL */
+void mm_os_unmap(void *p, size_t n);
+/* Resizes a mapping, moving it if needed; NULL on failure (old one intact). */
+void *mm_os_remap(void *p, size_t old_n, size_t new_n);
+/* Gives back the whole pages inside [p, p + n); returns the bytes released. */
+size_t mm_os_release(void *p, size_t n);
+uint64_t mm_os_random(void);                 /* per-process random bits */
+
+/* ---- lock.c: one lock for all shared state. It records its owner, so a
+ * thread that comes back in while holding it is told so instead of
+ * deadlocking. */
+bool mm_lock(void);           /* false: this thread already holds the lock */
+void mm_unlock(void);
+bool mm_lock_held(void);      /* by this thread */
+void mm_lock_register_fork(void);
+
+/* ---- reserve.c: calls that re-enter the allocator while their thread holds
+ * the lock (a signal handler, say) are served from a small static reserve,
+ * and their frees of heap blocks are deferred until the lock is released. */
+void *mm_reserve_alloc(size_t n, size_t align, const char *fn);
+bool mm_reserve_owns(const void *p);
+void mm_reserve_free(void *p, const char *fn);
+size_t mm_reserve_usable(const void *p);
+void mm_defer_free(void *p);
+void mm_drain_deferred(void);   /* lock held */
+extern void *_Atomic mm_deferred;
+extern _Atomic size_t mm_reentered;   /* calls served this way */
+
+/* ---- heap.c: the chunk chain, its segments, top, trimming. Lock held. */
+enum { MM_SEG_BRK = 1, MM_SEG_MMAP = 2 };
+typedef struct mm_segment {
+    char *base;                 /* first chunk */
+    char *end;                  /* one past the fencepost */
+    struct mm_segment *next;    /* older segment */
+    size_t map_len;             /* MM_SEG_MMAP: length of the mapping */
+    int kind;
+} mm_segment;
+#define MM_SEG_HDR mm_align_up(sizeof(mm_segment), MM_ALIGN)
+
+struct mm_heap {
+    mm_segment *segs;           /* every segment, newest first */
+    mm_segment *active;         /* the segment that holds top */
+    mm_chunk *top;              /* NULL until the first segment exists */
+    size_t top_dirty;           /* bytes of top that may be resident */
+    size_t seg_bytes;           /* total size of all segments */
+    size_t foreign_brk;         /* times someone else moved the break */
+    size_t released;            /* bytes given back with madvise or sbrk */
+};
+extern struct mm_heap mm_heap;
+extern uint64_t mm_secret;
+
+mm_chunk *mm_heap_alloc(size_t nb, const char *fn);
+void mm_heap_free(mm_chunk *c, const char *fn);
+bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
+mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
+size_t mm_heap_trim(size_t pad);
+mm_segment *mm_segment_of(const void *p);
+static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
+
+/* The tag makes a header this allocator did not write detectable. */
+static inline uint64_t mm_tag(const void *c, uint64_t body)
+{
+    return (((uintptr_t)c ^ body) * mm_secret) >> 48;
+}
+static inline void mm_set_head(mm_chunk *c, uint64_t body)
+{
+    c->head = body | mm_tag(c, body) << 48;
+}
+static inline bool mm_head_ok(const mm_chunk *c)
+{
+    return c->head >> 48 == mm_tag(c, c->head & MM_BODY);
+}
+
+/* ---- bins.c: free chunks by size class, with a bitmap of non-empty bins. */
+#define MM_NBINS 368
+unsigned mm_bin_index(size_t size);
+void mm_bin_insert(mm_chunk *c);
+void mm_bin_remove(mm_chunk *c, const char *fn);
+mm_chunk *mm_bin_take(size_t nb, const char *fn);   /* a chunk of at least nb, or NULL */
+mm_chunk *mm_bin_first(unsigned i);
+bool mm_bin_marked(unsigned i);            /* the bitmap's bit for bin i */
+
+/* ---- big.c: blocks that get their own mapping. */
+void *mm_big_alloc(size_t n, size_t align);         /* no lock needed */
+void mm_big_free(mm_chunk *c);                       /* lock held */
+void *mm_big_realloc(mm_chunk *c, size_t n);         /* lock held; NULL: not moved */
+bool mm_big_owns(const void *p);                     /* lock held */
+bool mm_big_recently_freed(const void *p);           /* lock held */
+size_t mm_big_count(void), mm_big_bytes(void);
+/* visits every mapped chunk, lock held */
+void mm_big_each(void (*fn)(mm_chunk *c, void *arg), void *arg);
+
+/* ---- pset.c: a set of addresses in mmapped memory (never calls malloc). */
+typedef struct {
+    uintptr_t *slot;
+    size_t cap, count;
+    bool borrowed;      /* slot is the caller's zeroed buffer, not a mapping */
+} mm_pset;
+bool mm_pset_add(mm_pset *s, uintptr_t key);    /* false: out of memory */
+bool mm_pset_has(const mm_pset *s, uintptr_t key);
+bool mm_pset_del(mm_pset *s, uintptr_t key);
+void mm_pset_clear(mm_pset *s);                 /* frees the table */
+void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *arg);
+
+/* ---- check.c: pointer validation, diagnostics, the heap checker. */
+/* Returns the in-use chunk behind user pointer p, or reports the problem
+ * naming fn and aborts. Lock held. */
+mm_chunk *mm_validate(const void *p, const char *fn);
+/* Prints "mymalloc: fn(): <message>" and aborts. */
+MM_NORETURN void mm_die(const char *fn, const char *fmt, ...) MM_PRINTF(2, 3);
+int mm_check_locked(void);
+
+/* ---- out.c: formatted output through write(2), never stdio. */
+#include <stdarg.h>
+/* A small vsnprintf: %s %c %d %i %u %x %p %% with l/z/ll, width, '-', '0' and
+ * a precision for %s (%.*s).
+ * Always NUL-terminates; returns the length written. */
+size_t mm_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
+size_t mm_fmt(char *buf, size_t cap, const char *fmt, ...) MM_PRINTF(3, 4);
+void mm_print(const char *fmt, ...) MM_PRINTF(1, 2);   /* to the log, stderr by default */
+void mm_write(const char *s, size_t n);
+void mm_out_keep_stderr(void);   /* reports will outlive the program's stderr */
+/* A byte count with a unit (512 B, 1.5 KiB, 3.0 MiB) in buf; returns buf. */
+const char *mm_bytes(char buf[24], size_t n);
+
+/* ---- options.c: MYMALLOC_OPTIONS, read from environ.
+ * The one list of options: name, kind, default, lowest, highest, help.
+ * The struct, the parser, the defaults and the help table (help=1, from
+ * which the README's table is made) all come from it. */
+#define MM_OPTIONS(X)                                                                          \
+    X(mmap_threshold, SIZE, 128u << 10, 4096, 1u << 30,                                        \
+      "Blocks of this many bytes or more get a mapping of their own, unmapped by free")        \
+    X(trim_threshold, SIZE, 256u << 10, 4096, SIZE_MAX / 2,                                    \
+      "Free memory is given back once this much lies free at the top of the heap (lowering "  \
+      "the break) or in one free run inside it (madvise)")                                     \
+    X(top_pad, SIZE, 64u << 10, 0, 1u << 30,                                                   \
+      "Bytes added to each growth of the heap, and kept at its top when it shrinks")           \
+    X(stats, BOOL, 0, 0, 1, "At exit, print a one-line summary of the heap to stderr")         \
+    X(help, BOOL, 0, 0, 1, "At start, print this table of options to stderr")
+
+struct mm_options {
+#define MM_OPTION_FIELD(name, kind, def, lo, hi, help) size_t name;
+    MM_OPTIONS(MM_OPTION_FIELD)
+#undef MM_OPTION_FIELD
+};
+extern struct mm_options mm_opt;
+void mm_options_load(void);
+
+/* ---- alloc.c: the allocation API under internal names. */
+extern _Atomic bool mm_ready;
+void mm_init(void);
+void *mm_malloc(size_t n);
+void mm_free(void *p);
+void *mm_calloc(size_t n, size_t m);
+void *mm_realloc(void *p, size_t n);
+void *mm_memalign(size_t align, size_t n);
+size_t mm_usable_size(const void *p);
+int mm_trim(size_t pad);
+
+/* ---- report.c: heap summaries (stats=1, malloc_stats, mallinfo2). */
+struct mm_summary {
+    size_t live_blocks, live_bytes;     /* in-use chunks, usable bytes */
+    size_t free_chunks, free_bytes, largest_free;
+    size_t top_bytes, heap_bytes, segments;
+    size_t mapped_blocks, mapped_bytes;
+    size_t released_bytes, foreign_brk, reentered;
+};
+void mm_summarize(struct mm_summary *s);   /* lock held */
+void mm_report(void);
+
+#endif

@@ -1,0 +1,162 @@
+/* options.c -- MYMALLOC_OPTIONS=name=value:name=value
+ *
+ * Read straight from environ (getenv may not be safe this early, and the
+ * dynamic loader calls malloc before the C library is fully set up). A
+ * value that cannot be used gets a warning naming it, and the default. */
+#include "mm.h"
+
+#include <stddef.h>
+#include <string.h>
+
+extern char **environ;
+
+struct mm_options mm_opt = {
+#define DEFAULT(name, kind, def, lo, hi, help) .name = def,
+    MM_OPTIONS(DEFAULT)
+#undef DEFAULT
+};
+
+enum kind { SIZE, BOOL };
+
+static const struct option {
+    const char *name;
+    enum kind kind;
+    size_t def, lo, hi;
+    size_t offset;
+    const char *help;
+} table[] = {
+#define ROW(name, kind, def, lo, hi, help) { #name, kind, def, lo, hi, offsetof(struct mm_options, name), help },
+    MM_OPTIONS(ROW)
+#undef ROW
+};
+#define NOPTIONS (sizeof table / sizeof table[0])
+
+/* "128K", "1G", "4096": the shortest exact form. */
+static const char *size_str(char buf[24], size_t n)
+{
+    const char *unit = "";
+    if (n && n % (1u << 30) == 0)
+        n >>= 30, unit = "G";
+    else if (n && n % (1u << 20) == 0)
+        n >>= 20, unit = "M";
+    else if (n && n % (1u << 10) == 0)
+        n >>= 10, unit = "K";
+    mm_fmt(buf, 24, "%zu%s", n, unit);
+    return buf;
+}
+
+static bool parse_size(const char *s, size_t len, size_t *out)
+{
+    size_t v = 0, i = 0;
+    if (!len)
+        return false;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (SIZE_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (size_t)(s[i] - '0');
+    }
+    if (i == 0)
+        return false;
+    if (i < len) {
+        unsigned shift;
+        switch (s[i] | 0x20) {
+        case 'k': shift = 10; break;
+        case 'm': shift = 20; break;
+        case 'g': shift = 30; break;
+        default: return false;
+        }
+        if (++i < len && (s[i] | 0x20) == 'b')   /* 64kb, 1MB */
+            i++;
+        if (i != len || v > SIZE_MAX >> shift)
+            return false;
+        v <<= shift;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(const char *s, size_t len, size_t *out)
+{
+    static const char *yes[] = { "1", "true", "yes", "on" }, *no[] = { "0", "false", "no", "off" };
+    for (int i = 0; i < 4; i++) {
+        if (strlen(yes[i]) == len && !strncmp(s, yes[i], len))
+            return *out = 1, true;
+        if (strlen(no[i]) == len && !strncmp(s, no[i], len))
+            return *out = 0, true;
+    }
+    return false;
+}
+
+static void describe(char *buf, size_t cap, const struct option *o)
+{
+    char lo[24], hi[24];
+    if (o->kind == BOOL)
+        mm_fmt(buf, cap, "0 or 1");
+    else if (o->hi >= SIZE_MAX / 2)
+        mm_fmt(buf, cap, "a size of at least %s, such as 64K or 2M", size_str(lo, o->lo));
+    else
+        mm_fmt(buf, cap, "a size from %s to %s, such as 64K or 2M", size_str(lo, o->lo), size_str(hi, o->hi));
+}
+
+static void set(const char *name, size_t nlen, const char *val, size_t vlen, bool has_val)
+{
+    const struct option *o = NULL;
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strlen(table[i].name) == nlen && !strncmp(name, table[i].name, nlen))
+            o = &table[i];
+    if (!o) {
+        mm_print("mymalloc: MYMALLOC_OPTIONS: unknown option '%.*s' ignored (MYMALLOC_OPTIONS=help=1 "
+                 "lists them)\n", (int)nlen, name);
+        return;
+    }
+    size_t v = 0;
+    bool ok = o->kind == SIZE ? has_val && parse_size(val, vlen, &v)
+                              : (has_val ? parse_bool(val, vlen, &v) : (v = 1, true));
+    size_t *field = (size_t *)((char *)&mm_opt + o->offset);
+    if (ok && v >= o->lo && v <= o->hi) {
+        *field = v;
+        return;
+    }
+    char what[96], def[24];
+    describe(what, sizeof what, o);
+    mm_print("mymalloc: MYMALLOC_OPTIONS: bad value '%.*s' for %s (%s); using the default %s\n",
+             (int)vlen, has_val ? val : "", o->name, what,
+             o->kind == SIZE ? size_str(def, o->def) : o->def ? "1" : "0");
+    *field = o->def;
+}
+
+static void print_help(void)
+{
+    mm_print("| option | default | what it does |\n| --- | --- | --- |\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char def[24];
+        mm_print("| `%s` | %s | %s |\n", table[i].name,
+                 table[i].kind == SIZE ? size_str(def, table[i].def) : table[i].def ? "1" : "0",
+                 table[i].help);
+    }
+}
+
+void mm_options_load(void)
+{
+    static bool loaded;
+    static const char key[] = "MYMALLOC_OPTIONS=";
+    if (loaded || !environ)
+        return;         /* too early: the constructor will come back */
+    loaded = true;
+    const char *s = NULL;
+    for (char **e = environ; *e; e++)
+        if (!strncmp(*e, key, sizeof key - 1))
+            s = *e + sizeof key - 1;
+    while (s && *s) {
+        const char *end = strchrnul(s, ':'), *eq = memchr(s, '=', (size_t)(end - s));
+        if (end > s) {
+            const char *val = eq ? eq + 1 : end;
+            set(s, (size_t)((eq ? eq : end) - s), val, (size_t)(end - val), eq != NULL);
+        }
+        s = *end ? end + 1 : end;
+    }
+    if (mm_opt.help)
+        print_help();
+    if (mm_opt.stats)
+        mm_out_keep_stderr();
+}

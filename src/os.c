@@ -1,0 +1,88 @@
+/* os.c -- every request to the kernel for memory goes through here.
+ *
+ * Each function preserves errno: the allocator sets errno itself, and only
+ * when a whole API call fails (free must never change it). */
+#include "mm.h"
+
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+size_t mm_page = 4096;
+
+void mm_os_init(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    if (p > 0)
+        mm_page = (size_t)p;
+}
+
+void *mm_os_sbrk(intptr_t n)
+{
+    int e = errno;
+    void *p = sbrk(n);
+    errno = e;
+    return p == (void *)-1 ? NULL : p;
+}
+
+void *mm_os_brk_now(void)
+{
+    return sbrk(0);
+}
+
+void *mm_os_map(size_t n)
+{
+    int e = errno;
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = e;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void mm_os_unmap(void *p, size_t n)
+{
+    int e = errno;
+    munmap(p, n);
+    errno = e;
+}
+
+void *mm_os_remap(void *p, size_t old_n, size_t new_n)
+{
+    int e = errno;
+    void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
+    errno = e;
+    return q == MAP_FAILED ? NULL : q;
+}
+
+size_t mm_os_release(void *p, size_t n)
+{
+    uintptr_t lo = mm_align_up((uintptr_t)p, mm_page);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(mm_page - 1);
+    if (hi <= lo)
+        return 0;
+    int e = errno;
+    int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    errno = e;
+    return r == 0 ? hi - lo : 0;
+}
+
+/* splitmix64: spreads the bits of x over the whole word. */
+static uint64_t mix(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+uint64_t mm_os_random(void)
+{
+    /* The kernel gives every process 16 random bytes (AT_RANDOM); the
+     * address of a local adds the stack's randomisation. */
+    uint64_t r = (uintptr_t)&r;
+    const unsigned char *a = (const unsigned char *)getauxval(AT_RANDOM);
+    if (a)
+        for (int i = 0; i < 16; i++)
+            r = mix(r ^ a[i]);
+    return mix(r);
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# One tiny program per mistake (test/misuse/). Each prints the pointer it is
+# about to misuse, then misuses it: the library must print one line naming
+# the function, the pointer and the problem, and abort (status 134).
+
+load test_helper
+
+setup() { common_setup; }
+
+# misuse NAME: runs the program under the library; $ptr is what it printed.
+misuse() {
+    run -134 --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/misuse/$1"
+    ptr="${lines[0]}"
+    [[ $ptr == 0x* ]]
+    [[ $(printf '%s\n' "$stderr" | grep -c .) == 1 ]] || { echo "more than one line: $stderr"; false; }
+}
+
+@test "the misuse programs run under the library (it answers for them)" {
+    run env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=stats=1 "$BUILD/misuse/double_free"
+    [[ $output == *"mymalloc: free(): double free"* ]]
+    # and glibc alone does not print our message: the library is what answers
+    run "$BUILD/misuse/double_free"
+    [[ $output != *"mymalloc:"* ]]
+}
+
+@test "a double free is reported with the block's size" {
+    misuse double_free
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+}
+
+@test "a double free after other heap work is still caught" {
+    misuse double_free_later
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+}
+
+@test "a double free of a big mapped block is caught" {
+    misuse double_free_big
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (a mapped block, already unmapped)" ]
+}
+
+@test "freeing the old pointer after realloc moved it is a double free" {
+    misuse double_free_realloc
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+}
+
+@test "freeing a stack array is refused" {
+    misuse free_stack
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not allocated by mymalloc (stack, static or foreign memory?)" ]
+}
+
+@test "freeing a static array is refused" {
+    misuse free_static
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not allocated by mymalloc (stack, static or foreign memory?)" ]
+}
+
+@test "freeing a pointer into the middle of a block is refused" {
+    misuse free_interior
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
+}
+
+@test "freeing a misaligned pointer is refused" {
+    misuse free_misaligned
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not 16-byte aligned, so not from malloc" ]
+}
+
+@test "freeing memory the program mapped itself is refused" {
+    misuse free_foreign_mmap
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not allocated by mymalloc (stack, static or foreign memory?)" ]
+}
+
+@test "realloc of a freed block is caught" {
+    misuse realloc_freed
+    [ "$stderr" = "mymalloc: realloc(): freed pointer $ptr (40-byte block)" ]
+}
+
+@test "realloc through an interior pointer is refused" {
+    misuse realloc_interior
+    [ "$stderr" = "mymalloc: realloc(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
+}
+
+@test "malloc_usable_size of a freed block is caught" {
+    misuse usable_size_freed
+    [ "$stderr" = "mymalloc: malloc_usable_size(): freed pointer $ptr (40-byte block)" ]
+}
+
+@test "an overflow onto the next block's header is caught when the block is freed" {
+    misuse overflow_small
+    [ "$stderr" = "mymalloc: free(): heap overflow: the header after the 24-byte block $ptr was overwritten" ]
+}
+
+@test "a block whose header an overflow destroyed is refused" {
+    misuse overflow_large
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
+}

@@ -1,0 +1,47 @@
+# test_helper.bash -- loaded by every bats file.
+bats_require_minimum_version 1.5.0
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BUILD="${MYMALLOC_BUILD_DIR:-$ROOT/build}"
+LIB="$BUILD/libmymalloc.so"
+
+common_setup() {
+    [[ -f $LIB ]] || { echo "no library at $LIB: build first (scripts/test does)" >&2; return 1; }
+    T="$BATS_TEST_TMPDIR"
+    cd "$T"
+}
+
+# Runs "$@" without and with the library, stats=1 on; stdout and stderr
+# of each go to $T/plain.{out,err} and $T/lib.{out,err}; the statuses to
+# $plain_status and $lib_status.
+run_both() {
+    plain_status=0 lib_status=0
+    "$@" >"$T/plain.out" 2>"$T/plain.err" || plain_status=$?
+    LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=stats=1 "$@" >"$T/lib.out" 2>"$T/lib.err" || lib_status=$?
+}
+
+# The preloaded run printed the same and ended the same as the plain one.
+assert_same() {
+    if [[ $plain_status != "$lib_status" ]]; then
+        echo "exit status $lib_status under the library, $plain_status without"; cat "$T/lib.err"; return 1
+    fi
+    if ! cmp -s "$T/plain.out" "$T/lib.out"; then
+        echo "output differs under the library:"; diff "$T/plain.out" "$T/lib.out" | head -20; return 1
+    fi
+}
+
+# Proves that the library was loaded and allocating in a process named
+# $1 of the preloaded run: the summary it prints at exit with stats=1. A run
+# under glibc's malloc prints no such line.
+assert_loaded() {
+    local file="${2:-$T/lib.err}"
+    if ! grep -Eq "^mymalloc: $1 \(pid [0-9]+\): [0-9]+ live blocks" "$file"; then
+        echo "no mymalloc summary from a process named '$1' in $file:"; head -20 "$file"; return 1
+    fi
+}
+
+# Nothing but summaries on stderr: no diagnostics, no warnings.
+assert_quiet() {
+    if grep -v -E '^mymalloc: [^ ]+ \(pid [0-9]+\): ' "$T/lib.err" | grep -q 'mymalloc'; then
+        echo "the library complained:"; grep mymalloc "$T/lib.err" | head; return 1
+    fi
+}

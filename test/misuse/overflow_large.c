@@ -1,0 +1,16 @@
+/* Overruns a 5000-byte block by 16 bytes; then frees the next block, whose
+ * header the overrun destroyed. */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void)
+{
+    char *p = malloc(5000), *q = malloc(5000);
+    printf("%p\n", (void *)q);
+    fflush(stdout);
+    memset(p, 0, malloc_usable_size(p) + 16);
+    free(q);
+    free(p);
+    return 0;
+}

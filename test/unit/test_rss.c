@@ -1,0 +1,72 @@
+/* Memory goes back: after a program frees what it allocated, its resident
+ * size falls back near where it started. */
+#include "helper.h"
+
+enum { N = 100000 };
+static char *p[N];
+
+static void settle(size_t base, const char *what)
+{
+    size_t now = rss_bytes();
+    if (now > base + (6u << 20))
+        FAIL("%s: resident size %zu KiB, %zu KiB at the start", what, now >> 10, base >> 10);
+}
+
+int main(void)
+{
+    require_mymalloc();
+    size_t base = rss_bytes();
+
+    /* ~200 MB of small and medium blocks, all touched, all freed. */
+    for (int i = 0; i < N; i++) {
+        size_t n = 16 + (size_t)(rnd() % 4000);
+        p[i] = malloc(n);
+        memset(p[i], 1, n);
+    }
+    CHECK(rss_bytes() > base + (100u << 20));
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    settle(base, "small blocks freed");
+
+    /* The same, but one block stays live at the top of the heap: the free
+     * run below it is given back with madvise. */
+    for (int i = 0; i < N; i++) {
+        size_t n = 16 + (size_t)(rnd() % 4000);
+        p[i] = malloc(n);
+        memset(p[i], 1, n);
+    }
+    char *pin = malloc(100);
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    settle(base, "small blocks freed below a live one");
+    free(pin);
+
+    /* Freed in random order, so free runs form and merge in the middle. */
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(2000);
+        memset(p[i], 1, 2000);
+    }
+    pin = malloc(100);
+    for (int i = 0; i < N; i++) {
+        int j = (int)(rnd() % N);
+        char *t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    settle(base, "blocks freed in random order");
+    free(pin);
+
+    /* Big blocks are unmapped. */
+    for (int i = 0; i < 100; i++) {
+        p[i] = malloc(1u << 20);
+        memset(p[i], 1, 1u << 20);
+    }
+    for (int i = 0; i < 100; i++)
+        free(p[i]);
+    settle(base, "big blocks freed");
+    CHECK_HEAP();
+    puts("ok");
+    return 0;
+}
