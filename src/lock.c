@@ -62,10 +62,23 @@ static bool lock_slow(int me)
     }
 }
 
+/* While the process has one thread (glibc keeps __libc_single_threaded
+ * true until the first pthread_create), no other thread can contend, so the
+ * lock is taken and released with plain loads and stores: only a signal
+ * handler on this same thread can come in between, and it sees the owner. */
 bool mm_lock(void)
 {
     int me = self();
     int v = 0;
+    if (__libc_single_threaded) {
+        v = atomic_load_explicit(&word, memory_order_relaxed);
+        if (MM_LIKELY(v == 0)) {
+            atomic_store_explicit(&word, me, memory_order_relaxed);
+            atomic_signal_fence(memory_order_acquire);
+            return true;
+        }
+        return lock_slow(me);
+    }
     if (MM_LIKELY(atomic_compare_exchange_strong_explicit(&word, &v, me, memory_order_acquire,
                                                           memory_order_relaxed)))
         return true;
@@ -76,6 +89,11 @@ void mm_unlock(void)
 {
     if (MM_UNLIKELY(atomic_load_explicit(&mm_deferred, memory_order_relaxed)))
         mm_drain_deferred();
+    if (__libc_single_threaded) {
+        atomic_signal_fence(memory_order_release);
+        atomic_store_explicit(&word, 0, memory_order_relaxed);
+        return;
+    }
     if (MM_UNLIKELY(atomic_exchange_explicit(&word, 0, memory_order_release) & WAITERS))
         futex(FUTEX_WAKE, 1);
 }
