@@ -85,13 +85,16 @@ static void start_segment(char *mem, size_t len, int kind)
 
 /* Grows the heap so that top can give nb bytes and still be a chunk.
  * False when the system has no more memory. */
-static bool grow(size_t nb)
+static bool grow(size_t nb, const char *fn)
 {
     /* Enough for a whole new segment, in case the break is not where the
      * active segment ends. */
     size_t len = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + mm_opt.top_pad);
     mm_segment *s = H.active;
     char *old = mm_os_sbrk((intptr_t)len);
+    if (old && s && s->kind == MM_SEG_BRK && old > (char *)s && old < s->end)
+        mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
+                   "%p): the blocks there are gone", (void *)old, (void *)s->end);
     if (old && s && s->kind == MM_SEG_BRK && old >= s->end && old < s->end + MM_ALIGN) {
         /* The break continues the active segment: top grows in place. */
         char *end = (char *)(((uintptr_t)old + len) & ~(uintptr_t)(MM_ALIGN - 1));
@@ -195,7 +198,7 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
         use_free_chunk(c, nb);
         return c;
     }
-    if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb))
+    if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
         return NULL;
     return carve_top(nb);
 }
@@ -271,7 +274,7 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
     if (next == H.top) {
         /* Grow into top, growing top first if needed. A new segment would
          * move top elsewhere: then the block has to move. */
-        if (size + mm_size(next) < nb + MM_MIN_CHUNK && (!grow(nb - size) || next != H.top))
+        if (size + mm_size(next) < nb + MM_MIN_CHUNK && (!grow(nb - size, fn) || next != H.top))
             return false;
         mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
         set_top(mm_chunk_at(c, nb), size + mm_size(next) - nb);

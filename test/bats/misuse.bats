@@ -92,3 +92,8 @@ misuse() {
     misuse overflow_large
     [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
 }
+
+@test "a break lowered into the heap by someone else is reported" {
+    misuse brk_lowered
+    [[ $stderr == "mymalloc: malloc(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
+}
