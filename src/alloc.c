@@ -12,6 +12,12 @@
 
 _Atomic bool mm_ready;
 
+static void at_first_use(void)
+{
+    mm_lock_register_fork();
+    mm_cache_init();
+}
+
 void mm_init(void)
 {
     if (!mm_lock())
@@ -25,7 +31,7 @@ void mm_init(void)
     }
     mm_unlock();
     if (first)
-        mm_lock_register_fork();   /* may allocate: outside the lock */
+        at_first_use();            /* may allocate: outside the lock */
 }
 
 /* The dynamic loader's first calls may come before environ is set. */
@@ -65,7 +71,7 @@ static void *alloc_big(size_t n, size_t align, const char *fn)
     return c ? mm_mem(c) : enomem();
 }
 
-void *mm_malloc(size_t n)
+__attribute__((noinline)) static void *malloc_slow(size_t n)
 {
     if (MM_UNLIKELY(n > MM_MAX_REQUEST))
         return enomem();
@@ -76,12 +82,32 @@ void *mm_malloc(size_t n)
         mm_unlock();
         return alloc_big(n, MM_ALIGN, "malloc");
     }
-    mm_chunk *c = mm_heap_alloc(nb, "malloc");
+    mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_refill(nb, "malloc") : NULL;
+    if (!c)
+        c = mm_heap_alloc(nb, "malloc");
     mm_unlock();
     return c ? mm_mem(c) : enomem();
 }
 
-void mm_free(void *p)
+/* The fast path: a block from this thread's cache, no lock. mm_tc is set
+ * to NULL while the cache is worked on, so a signal handler that comes in
+ * meanwhile takes the locked path. */
+void *mm_malloc(size_t n)
+{
+    struct mm_tcache *tc = mm_tc;
+    if (MM_LIKELY(tc && n <= MM_TC_MAX - 8)) {
+        mm_tc = NULL;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        mm_chunk *c = mm_cache_pop(tc, mm_request_size(n));
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        mm_tc = tc;
+        if (MM_LIKELY(c))
+            return mm_mem(c);
+    }
+    return malloc_slow(n);
+}
+
+__attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p)
         return;
@@ -98,9 +124,43 @@ void mm_free(void *p)
     mm_chunk *c = mm_validate(p, "free");
     if (c->head & MM_MMAPPED)
         mm_big_free(c);
-    else
+    else if (!mm_cache_free(c, "free"))
         mm_heap_free(c, "free");
     mm_unlock();
+}
+
+/* What free checks before trusting p when it does not take the lock: the
+ * same as mm_validate, which the locked path runs (and reports from) when
+ * any of these fails. */
+static inline bool fast_free_ok(const void *p, const mm_chunk *c)
+{
+    if (MM_UNLIKELY(!p || (uintptr_t)p % MM_ALIGN))
+        return false;
+    const mm_segment *s = mm_segment_fast(p);
+    if (MM_UNLIKELY(!s))
+        return false;
+    uint64_t h = c->head;
+    size_t size = h & MM_SIZE;
+    const mm_chunk *next = mm_chunk_at(c, size);
+    return (h & (MM_INUSE | MM_MMAPPED | MM_CACHED)) == MM_INUSE && size <= MM_TC_MAX &&
+           (const char *)next < s->end && mm_head_ok(c) && mm_head_ok(next) &&
+           (next->head & MM_PINUSE);
+}
+
+void mm_free(void *p)
+{
+    mm_chunk *c = mm_chunk_of_mem(p);
+    struct mm_tcache *tc = mm_tc;
+    if (MM_LIKELY(tc && fast_free_ok(p, c))) {
+        mm_tc = NULL;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        bool done = mm_cache_push(tc, c, mm_size(c));
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        mm_tc = tc;
+        if (MM_LIKELY(done))
+            return;
+    }
+    free_slow(p);
 }
 
 void *mm_calloc(size_t n, size_t m)
@@ -226,6 +286,7 @@ int mm_trim(size_t pad)
 {
     if (!enter())
         return 0;
+    mm_cache_flush();
     size_t n = mm_heap_trim(pad);
     mm_unlock();
     return n > 0;

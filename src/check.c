@@ -41,7 +41,7 @@ mm_chunk *mm_validate(const void *p, const char *fn)
             mm_size(c) < MM_MIN_CHUNK || mm_size(c) > (size_t)((char *)fence - (char *)c))
             mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "
                        "overwritten)", p);
-        if (!mm_inuse(c))
+        if (!mm_inuse(c) || (c->head & MM_CACHED))    /* free, or parked in a thread cache */
             mm_die(fn, "%s %p (%zu-byte block)", is_free_call(fn) ? "double free of" : "freed pointer",
                    p, mm_size(c) - 8);
         mm_chunk *next = mm_next(c);
@@ -114,7 +114,7 @@ static void check_bins(mm_pset *binned)
 
 /* Walks one segment from its first chunk to its fencepost. Returns the
  * number of binned free chunks seen; sets *top_seen. */
-static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *top_seen)
+static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *top_seen, size_t *cached)
 {
     mm_chunk *fence = mm_fence(s), *c = (mm_chunk *)s->base;
     bool prev_free = false;
@@ -128,6 +128,9 @@ static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *to
         size_t size = mm_size(c);
         if ((uintptr_t)c % MM_ALIGN || (c->head & MM_MMAPPED))
             bad("chunk %p: misaligned or marked mmapped", (void *)c);
+        if ((c->head & MM_CACHED) && !mm_inuse(c))
+            bad("chunk %p: free, but marked cached", (void *)c);
+        *cached += (c->head & MM_CACHED) != 0;
         if (!(c->head & MM_PINUSE) != prev_free)
             bad("chunk %p: PINUSE says the previous chunk is %s", (void *)c,
                 prev_free ? "in use, but it is free" : "free, but it is in use");
@@ -156,6 +159,31 @@ static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *to
     return binned_seen;
 }
 
+/* This thread's cache: every entry a cached chunk of its class. Other
+ * threads' caches change without the lock; their chunks are still seen by
+ * the walk, marked CACHED. */
+static size_t check_own_cache(void)
+{
+    struct mm_tcache *tc = mm_cache_own();
+    size_t n = 0;
+    if (!tc)
+        return 0;
+    for (unsigned i = 2; i < MM_TC_NCLS; i++) {
+        struct mm_tc_class *k = &tc->cls[i];
+        if (k->count > k->limit)
+            bad("thread cache class %u holds %u blocks, more than its limit %u", i, k->count, k->limit);
+        for (unsigned j = 0; j < k->count && j < k->limit; j++) {
+            mm_chunk *c = k->stack[j];
+            if (!mm_segment_of(c) || !mm_head_ok(c) ||
+                (c->head & (MM_INUSE | MM_MMAPPED | MM_CACHED)) != (MM_INUSE | MM_CACHED) ||
+                mm_size(c) != i * 16)
+                bad("thread cache class %u: %p is not a cached chunk of %u bytes", i, (void *)c, i * 16);
+            n++;
+        }
+    }
+    return n;
+}
+
 static void check_big(mm_chunk *c, void *arg)
 {
     (void)arg;
@@ -172,10 +200,13 @@ int mm_check_locked(void)
     errors = 0;
     mm_pset binned = { table, sizeof table / sizeof table[0], 0, true };
     check_bins(&binned);
-    size_t seen = 0;
+    size_t seen = 0, cached = 0;
     bool top_seen = false;
     for (mm_segment *s = mm_heap.segs; s; s = s->next)
-        seen += check_segment(s, &binned, &top_seen);
+        seen += check_segment(s, &binned, &top_seen, &cached);
+    size_t own = check_own_cache();
+    if (cached < own)
+        bad("the walk finds %zu cached chunks, fewer than the %zu in this thread's cache", cached, own);
     if (seen != binned.count)
         bad("%zu chunks listed in bins are not free chunks of the heap", binned.count - seen);
     if (mm_heap.top && !top_seen)

@@ -28,6 +28,35 @@ static size_t dirty_of(const mm_chunk *c)
     return mm_size(c) >= MM_RELEASE_MIN ? c->dirty : mm_size(c);
 }
 
+/* Every free chunk goes in and out of its bin through these two, which keep
+ * the count of free bytes that may be resident. */
+static void bin_put(mm_chunk *c, size_t dirty)
+{
+    dirty = min_size(dirty, mm_size(c));
+    if (mm_size(c) >= MM_RELEASE_MIN)
+        c->dirty = dirty;
+    else
+        dirty = mm_size(c);
+    H.free_dirty += dirty;
+    H.free_bytes += mm_size(c);
+    mm_bin_insert(c);
+}
+
+/* Accounts for c leaving its bin; returns its dirty bytes. */
+static size_t bin_left(const mm_chunk *c)
+{
+    size_t dirty = dirty_of(c);
+    H.free_dirty -= dirty;
+    H.free_bytes -= mm_size(c);
+    return dirty;
+}
+
+static size_t bin_del(mm_chunk *c, const char *fn)
+{
+    mm_bin_remove(c, fn);
+    return bin_left(c);
+}
+
 static void set_pinuse(mm_chunk *c, bool on)
 {
     uint64_t body = c->head & MM_BODY;
@@ -55,12 +84,8 @@ mm_segment *mm_segment_of(const void *p)
 /* The old top becomes an ordinary free chunk when a new segment starts. */
 static void retire_top(void)
 {
-    mm_chunk *t = H.top;
-    if (!t)
-        return;
-    if (mm_size(t) >= MM_RELEASE_MIN)
-        t->dirty = H.top_dirty;
-    mm_bin_insert(t);
+    if (H.top)
+        bin_put(H.top, H.top_dirty);
     H.top = NULL;
 }
 
@@ -75,7 +100,7 @@ static void start_segment(char *mem, size_t len, int kind)
     s->map_len = kind == MM_SEG_MMAP ? len : 0;
     retire_top();
     s->next = H.segs;
-    H.segs = s;
+    __atomic_store_n(&H.segs, s, __ATOMIC_RELEASE);     /* read without the lock */
     H.active = s;
     H.seg_bytes += (size_t)(hi - lo);
     mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
@@ -152,29 +177,56 @@ static size_t trim_top(size_t pad, bool force)
     return n;
 }
 
-/* Releases the pages inside a binned free chunk, keeping its header, links
- * and dirty count; the footer is in the next chunk. */
+/* Releases the pages inside a binned free chunk of MM_RELEASE_MIN bytes or
+ * more, keeping its header, links and dirty count; the footer is in the
+ * next chunk. */
 static size_t release_chunk(mm_chunk *c)
 {
-    size_t n = mm_os_release((char *)c + sizeof(mm_chunk), mm_size(c) - sizeof(mm_chunk));
+    size_t left = 2 * mm_page;     /* the partial pages at both ends stay */
+    if (c->dirty <= left ||
+        !mm_os_release((char *)c + sizeof(mm_chunk), mm_size(c) - sizeof(mm_chunk)))
+        return 0;
+    size_t n = c->dirty - left;    /* what was resident, as far as we know */
+    H.free_dirty -= n;
     H.released += n;
-    c->dirty = 2 * mm_page;
+    c->dirty = left;
     return n;
 }
 
-/* Marks c (free, out of its bin, previous chunk in use) in use with nb
- * bytes; the rest, if it can be a chunk, goes back to a bin. */
-static void use_free_chunk(mm_chunk *c, size_t nb)
+/* Free memory inside the heap that may be resident goes back once it is
+ * more than a quarter of what is in use (and four times trim_threshold):
+ * the free chunks big enough to hold whole pages release them, largest
+ * first. A program that frees most of its memory gets it back; one that
+ * keeps churning through a large heap does not pay for page faults.
+ * Blocks parked in thread caches can leave many free chunks between them,
+ * none big enough to be released on its own. */
+static void purge(void)
+{
+    size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
+    size_t limit = used / 4;
+    if (limit < 4 * mm_opt.trim_threshold)
+        limit = 4 * mm_opt.trim_threshold;
+    if (H.free_dirty <= limit || H.free_dirty < H.next_purge)
+        return;
+    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
+        for (mm_chunk *c = mm_bin_first(i); c; c = c->fd)
+            release_chunk(c);
+    /* What is left is in chunks too small to release: do not walk the bins
+     * again until that much more has come. */
+    H.next_purge = H.free_dirty + limit / 2;
+}
+
+/* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
+ * chunk in use) in use with nb bytes; the rest, if it can be a chunk, goes
+ * back to a bin. */
+static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
 {
     size_t size = mm_size(c), rest = size - nb;
     if (rest >= MM_MIN_CHUNK) {
-        size_t dirty = dirty_of(c);        /* read before r's header covers it */
         mm_chunk *r = mm_chunk_at(c, nb);
         mm_set_head(r, rest | MM_PINUSE);
         mm_chunk_at(r, rest)->prev_size = rest;
-        if (rest >= MM_RELEASE_MIN)
-            r->dirty = min_size(dirty, rest);
-        mm_bin_insert(r);
+        bin_put(r, dirty);
         size = nb;
     } else {
         set_pinuse(mm_chunk_at(c, size), true);
@@ -195,7 +247,7 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
 {
     mm_chunk *c = mm_bin_take(nb, fn);
     if (c) {
-        use_free_chunk(c, nb);
+        use_free_chunk(c, nb, bin_left(c));
         return c;
     }
     if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
@@ -222,8 +274,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     mm_chunk *next = mm_chunk_at(c, size);
     if (!(c->head & MM_PINUSE)) {
         mm_chunk *p = free_prev(c, fn);
-        mm_bin_remove(p, fn);
-        dirty += dirty_of(p);
+        dirty += bin_del(p, fn);
         size += mm_size(p);
         c = p;
     }
@@ -235,19 +286,18 @@ void mm_heap_free(mm_chunk *c, const char *fn)
         return;
     }
     if (!mm_inuse(next)) {
-        mm_bin_remove(next, fn);
-        dirty += dirty_of(next);
+        dirty += bin_del(next, fn);
         size += mm_size(next);
     }
     mm_set_head(c, size | MM_PINUSE);
     next = mm_chunk_at(c, size);
     next->prev_size = size;
     set_pinuse(next, false);
-    if (size >= MM_RELEASE_MIN)
-        c->dirty = min_size(dirty, size);
-    mm_bin_insert(c);
+    bin_put(c, dirty);
     if (size >= MM_RELEASE_MIN && c->dirty >= mm_opt.trim_threshold)
         release_chunk(c);
+    else
+        purge();
 }
 
 /* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a
@@ -281,7 +331,7 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
         return true;
     }
     if (!mm_inuse(next) && size + mm_size(next) >= nb) {
-        mm_bin_remove(next, fn);
+        bin_del(next, fn);
         size += mm_size(next);
         mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
         set_pinuse(mm_chunk_at(c, size), true);
@@ -313,8 +363,9 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
 size_t mm_heap_trim(size_t pad)
 {
     size_t n = trim_top(pad, true);
-    for (unsigned i = mm_bin_index(2 * mm_page + sizeof(mm_chunk)); i < MM_NBINS; i++)
+    for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
         for (mm_chunk *c = mm_bin_first(i); c; c = c->fd)
-            n += release_chunk(c);
+            if (mm_size(c) >= MM_RELEASE_MIN)
+                n += release_chunk(c);
     return n;
 }

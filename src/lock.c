@@ -144,6 +144,7 @@ static void after_fork_child(void)
      * own stdio lock in the child of a threaded process. */
     self_tid = (int)syscall(SYS_gettid);
     atomic_store_explicit(&word, self_tid, memory_order_relaxed);
+    mm_cache_after_fork_child();
     if (took_lock)
         mm_unlock();
 }

@@ -66,7 +66,7 @@
 #define MM_ALIGN       16u             /* alignof(max_align_t) */
 #define MM_HDR         16u             /* prev_size + head */
 #define MM_MIN_CHUNK   32u             /* header + two links */
-#define MM_RELEASE_MIN (64u << 10)     /* free chunks this big track "dirty" */
+#define MM_RELEASE_MIN (16u << 10)     /* free chunks this big track "dirty" */
 /* Requests above this fail with ENOMEM: it leaves room for the header, the
  * alignment padding and page rounding without any sum overflowing. */
 #define MM_MAX_REQUEST ((size_t)PTRDIFF_MAX - (16u << 20))
@@ -163,6 +163,9 @@ struct mm_heap {
     mm_segment *active;         /* the segment that holds top */
     mm_chunk *top;              /* NULL until the first segment exists */
     size_t top_dirty;           /* bytes of top that may be resident */
+    size_t free_bytes;          /* in binned free chunks */
+    size_t free_dirty;          /* of those, bytes that may be resident */
+    size_t next_purge;          /* free_dirty that makes purge() look again */
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */
@@ -176,12 +179,23 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
 mm_segment *mm_segment_of(const void *p);
+/* The segment holding p, without the lock: segments are only ever added,
+ * at the head of the list, published with a release store. */
+static inline mm_segment *mm_segment_fast(const void *p)
+{
+    mm_segment *s = __atomic_load_n(&mm_heap.segs, __ATOMIC_ACQUIRE);
+    if (MM_LIKELY(s && (const char *)p >= s->base && (const char *)p < s->end))
+        return s;
+    return s ? mm_segment_of(p) : NULL;
+}
 static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
 
-/* The tag makes a header this allocator did not write detectable. */
+/* The tag makes a header this allocator did not write detectable. CACHED
+ * is left out of it, so a thread cache can set and clear that bit with one
+ * instruction. */
 static inline uint64_t mm_tag(const void *c, uint64_t body)
 {
-    return (((uintptr_t)c ^ body) * mm_secret) >> 48;
+    return (((uintptr_t)c ^ (body & ~(uint64_t)MM_CACHED)) * mm_secret) >> 48;
 }
 static inline void mm_set_head(mm_chunk *c, uint64_t body)
 {
@@ -190,6 +204,53 @@ static inline void mm_set_head(mm_chunk *c, uint64_t body)
 static inline bool mm_head_ok(const mm_chunk *c)
 {
     return c->head >> 48 == mm_tag(c, c->head & MM_BODY);
+}
+
+/* ---- cache.c: per-thread caches of small free blocks.
+ * A cached block stays INUSE for the heap, with CACHED set: the heap never
+ * merges it, the checker counts it, and a second free of it is seen. Each
+ * size class is a stack of pointers inside the cache itself, so nothing the
+ * program writes into a freed block can corrupt the cache. */
+#define MM_TC_MAX   1024u                     /* largest cached chunk */
+#define MM_TC_NCLS  (MM_TC_MAX / 16 + 1)      /* class = chunk size / 16 */
+#define MM_TC_CLASS_BYTES 8192u               /* what a class holds, 8 to 64 blocks */
+struct mm_tc_class { mm_chunk **stack; uint16_t count, limit; };
+struct mm_tcache {
+    struct mm_tc_class cls[MM_TC_NCLS];
+    struct mm_tcache *next, *prev;            /* every cache, under the lock */
+    size_t map_len;
+};
+enum { MM_TC_NONE, MM_TC_ON, MM_TC_OFF };
+/* This thread's cache; NULL while a call is working on it, so a signal
+ * handler that comes in then goes the locked way. */
+extern __thread struct mm_tcache *mm_tc __attribute__((tls_model("initial-exec")));
+extern __thread int mm_tc_state __attribute__((tls_model("initial-exec")));
+void mm_cache_init(void);
+/* The rest with the lock held. */
+mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
+bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
+void mm_cache_flush(void);                               /* empties this thread's cache */
+struct mm_tcache *mm_cache_own(void);                    /* this thread's, claimed or not */
+void mm_cache_after_fork_child(void);
+
+static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
+{
+    struct mm_tc_class *k = &tc->cls[nb >> 4];
+    if (MM_UNLIKELY(!k->count))
+        return NULL;
+    mm_chunk *c = k->stack[--k->count];
+    c->head &= ~(uint64_t)MM_CACHED;
+    return c;
+}
+
+static inline bool mm_cache_push(struct mm_tcache *tc, mm_chunk *c, size_t size)
+{
+    struct mm_tc_class *k = &tc->cls[size >> 4];
+    if (MM_UNLIKELY(k->count >= k->limit))
+        return false;
+    k->stack[k->count++] = c;
+    c->head |= MM_CACHED;
+    return true;
 }
 
 /* ---- bins.c: free chunks by size class, with a bitmap of non-empty bins. */
@@ -281,6 +342,7 @@ int mm_trim(size_t pad);
 /* ---- report.c: heap summaries (stats=1, malloc_stats, mallinfo2). */
 struct mm_summary {
     size_t live_blocks, live_bytes;     /* in-use chunks, usable bytes */
+    size_t cached_blocks, cached_bytes; /* parked in thread caches */
     size_t free_chunks, free_bytes, largest_free;
     size_t top_bytes, heap_bytes, segments;
     size_t mapped_blocks, mapped_bytes;

@@ -24,7 +24,10 @@ void mm_summarize(struct mm_summary *s)
         s->heap_bytes += (size_t)(g->end - (char *)g);
         mm_chunk *fence = mm_fence(g);
         for (mm_chunk *c = (mm_chunk *)g->base; c < fence && mm_size(c); c = mm_next(c)) {
-            if (mm_inuse(c)) {
+            if (c->head & MM_CACHED) {
+                s->cached_blocks++;
+                s->cached_bytes += mm_usable(c);
+            } else if (mm_inuse(c)) {
                 s->live_blocks++;
                 s->live_bytes += mm_usable(c);
             } else {

@@ -1,0 +1,194 @@
+/* cache.c -- per-thread caches of small free blocks.
+ *
+ * The common malloc/free pair never takes the lock: free pushes the block
+ * on its thread's stack for its size class, and malloc pops it (the inline
+ * mm_cache_push and mm_cache_pop in mm.h, called from alloc.c). Only when a
+ * stack is empty or full does a call take the lock, and then it moves half
+ * a stack at once: a refill carves several chunks, a flush frees several.
+ *
+ * Bounds: a class holds MM_TC_CLASS_BYTES worth of its blocks, between 8
+ * and 64 of them (and most threads use a few classes). When a thread
+ * exits, its blocks go back to the heap and its cache (in pages of its
+ * own, never in the heap where an overrun could reach it) is kept for the
+ * next thread. */
+#include "mm.h"
+
+#include <pthread.h>
+#include <string.h>
+
+__thread struct mm_tcache *mm_tc __attribute__((tls_model("initial-exec")));
+__thread int mm_tc_state __attribute__((tls_model("initial-exec")));
+
+static __thread struct mm_tcache *own __attribute__((tls_model("initial-exec")));
+static pthread_key_t key;
+static bool key_ok;
+static struct mm_tcache *all;     /* every live cache */
+static struct mm_tcache *pool;    /* caches of exited threads */
+
+static unsigned limit_of(unsigned i)
+{
+    unsigned n = MM_TC_CLASS_BYTES / (i * 16);
+    return n < 8 ? 8 : n > 64 ? 64 : n;
+}
+
+static void empty_class(struct mm_tcache *tc, unsigned i, unsigned keep)
+{
+    struct mm_tc_class *k = &tc->cls[i];
+    if (k->count <= keep)
+        return;
+    /* The oldest blocks, at the bottom of the stack, go back. */
+    unsigned n = k->count - keep;
+    for (unsigned j = 0; j < n; j++) {
+        k->stack[j]->head &= ~(uint64_t)MM_CACHED;
+        mm_heap_free(k->stack[j], "free");
+    }
+    memmove(k->stack, k->stack + n, keep * sizeof *k->stack);
+    k->count = (uint16_t)keep;
+}
+
+static void empty_all(struct mm_tcache *tc)
+{
+    for (unsigned i = 2; i < MM_TC_NCLS; i++)
+        empty_class(tc, i, 0);
+}
+
+/* A thread's cache goes back when the thread exits. Later calls from this
+ * thread (other destructors) use the lock. */
+static void thread_exit(void *arg)
+{
+    struct mm_tcache *tc = arg;
+    mm_tc = own = NULL;
+    mm_tc_state = MM_TC_OFF;
+    if (!mm_lock())
+        return;
+    empty_all(tc);
+    if (tc->prev)
+        tc->prev->next = tc->next;
+    else
+        all = tc->next;
+    if (tc->next)
+        tc->next->prev = tc->prev;
+    tc->next = pool;
+    pool = tc;
+    mm_unlock();
+}
+
+void mm_cache_init(void)
+{
+    key_ok = pthread_key_create(&key, thread_exit) == 0;
+}
+
+static struct mm_tcache *create(void)
+{
+    struct mm_tcache *tc = pool;
+    if (tc) {
+        pool = tc->next;
+    } else {
+        size_t entries = 0;
+        for (unsigned i = 2; i < MM_TC_NCLS; i++)
+            entries += limit_of(i);
+        size_t len = mm_page_round(sizeof *tc + entries * sizeof(mm_chunk *));
+        tc = mm_os_map(len);
+        if (!tc)
+            return NULL;
+        tc->map_len = len;
+        mm_chunk **e = (mm_chunk **)(tc + 1);
+        for (unsigned i = 2; i < MM_TC_NCLS; i++) {
+            tc->cls[i].stack = e;
+            tc->cls[i].limit = (uint16_t)limit_of(i);
+            e += limit_of(i);
+        }
+    }
+    tc->prev = NULL;
+    tc->next = all;
+    if (all)
+        all->prev = tc;
+    all = tc;
+    return tc;
+}
+
+/* This thread's cache, claimed (mm_tc is NULL until release()), or NULL
+ * when it has none it can use: a call already works on it (a signal
+ * handler came in), the thread is exiting, or there is no memory. */
+static struct mm_tcache *claim(void)
+{
+    struct mm_tcache *tc = mm_tc;
+    if (!tc) {
+        if (mm_tc_state != MM_TC_NONE || !key_ok)
+            return NULL;
+        if (!(tc = create())) {
+            mm_tc_state = MM_TC_OFF;
+            return NULL;
+        }
+        mm_tc_state = MM_TC_ON;
+        own = tc;
+        pthread_setspecific(key, tc);   /* so thread_exit gets it */
+    }
+    mm_tc = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return tc;
+}
+
+static void release(struct mm_tcache *tc)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mm_tc = tc;
+}
+
+mm_chunk *mm_cache_refill(size_t nb, const char *fn)
+{
+    struct mm_tcache *tc = claim();
+    if (!tc)
+        return NULL;
+    /* Carve half a stack at once; push them so that they come back out in
+     * the order they were carved (consecutive addresses, as without a cache). */
+    mm_chunk *got[64];
+    unsigned want = tc->cls[nb >> 4].limit / 2, n = 0;
+    while (n < want && (got[n] = mm_heap_alloc(nb, fn)) != NULL)
+        n++;
+    while (n > 1) {
+        mm_chunk *c = got[--n];
+        if (!mm_cache_push(tc, c, mm_size(c)))   /* a bin may give a bit more than nb */
+            mm_heap_free(c, fn);
+    }
+    release(tc);
+    return n ? got[0] : NULL;
+}
+
+bool mm_cache_free(mm_chunk *c, const char *fn)
+{
+    (void)fn;
+    size_t size = mm_size(c);
+    struct mm_tcache *tc = size <= MM_TC_MAX ? claim() : NULL;
+    if (!tc)
+        return false;
+    /* The stack is full: make room. */
+    empty_class(tc, (unsigned)(size >> 4), tc->cls[size >> 4].limit / 2);
+    if (!mm_cache_push(tc, c, size))
+        mm_heap_free(c, fn);
+    release(tc);
+    return true;
+}
+
+void mm_cache_flush(void)
+{
+    struct mm_tcache *tc = mm_tc_state == MM_TC_ON ? claim() : NULL;
+    if (tc) {
+        empty_all(tc);
+        release(tc);
+    }
+}
+
+struct mm_tcache *mm_cache_own(void)
+{
+    return own;
+}
+
+/* The child of fork has one thread: the caches of the others (their blocks
+ * stay in use) are forgotten. */
+void mm_cache_after_fork_child(void)
+{
+    all = mm_tc_state == MM_TC_ON ? own : NULL;
+    if (own)
+        own->next = own->prev = NULL;
+}
