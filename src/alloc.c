@@ -25,7 +25,7 @@ void mm_init(void)
     bool first = !atomic_load_explicit(&mm_ready, memory_order_relaxed);
     if (first) {
         mm_os_init();
-        mm_secret = mm_os_random() | 1;
+        mm_ro.secret = mm_os_random() | 1;
         mm_options_load();
         atomic_store_explicit(&mm_ready, true, memory_order_release);
     }

@@ -202,7 +202,7 @@ int mm_check_locked(void)
     check_bins(&binned);
     size_t seen = 0, cached = 0;
     bool top_seen = false;
-    for (mm_segment *s = mm_heap.segs; s; s = s->next)
+    for (mm_segment *s = mm_ro.segs; s; s = s->next)
         seen += check_segment(s, &binned, &top_seen, &cached);
     size_t own = check_own_cache();
     if (cached < own)

@@ -17,8 +17,8 @@
 #define H mm_heap
 #define MMAP_SEGMENT (1u << 20)   /* smallest mmapped segment */
 
-struct mm_heap mm_heap;
-uint64_t mm_secret;
+struct mm_heap mm_heap __attribute__((aligned(64)));
+struct mm_ro mm_ro;
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -75,7 +75,7 @@ static void set_top(mm_chunk *c, size_t size)
 
 mm_segment *mm_segment_of(const void *p)
 {
-    for (mm_segment *s = H.segs; s; s = s->next)
+    for (mm_segment *s = mm_ro.segs; s; s = s->next)
         if ((const char *)p >= s->base && (const char *)p < s->end)
             return s;
     return NULL;
@@ -99,8 +99,8 @@ static void start_segment(char *mem, size_t len, int kind)
     s->kind = kind;
     s->map_len = kind == MM_SEG_MMAP ? len : 0;
     retire_top();
-    s->next = H.segs;
-    __atomic_store_n(&H.segs, s, __ATOMIC_RELEASE);     /* read without the lock */
+    s->next = mm_ro.segs;
+    __atomic_store_n(&mm_ro.segs, s, __ATOMIC_RELEASE);     /* read without the lock */
     H.active = s;
     H.seg_bytes += (size_t)(hi - lo);
     mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */

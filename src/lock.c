@@ -15,7 +15,7 @@
 
 #define WAITERS 0x40000000   /* thread ids stay below 2^22 */
 
-static _Atomic int word;
+static _Atomic int word __attribute__((aligned(64)));   /* a cache line of its own */
 static __thread int self_tid __attribute__((tls_model("initial-exec")));
 
 static inline int self(void)

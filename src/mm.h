@@ -159,7 +159,6 @@ typedef struct mm_segment {
 #define MM_SEG_HDR mm_align_up(sizeof(mm_segment), MM_ALIGN)
 
 struct mm_heap {
-    mm_segment *segs;           /* every segment, newest first */
     mm_segment *active;         /* the segment that holds top */
     mm_chunk *top;              /* NULL until the first segment exists */
     size_t top_dirty;           /* bytes of top that may be resident */
@@ -171,7 +170,14 @@ struct mm_heap {
     size_t released;            /* bytes given back with madvise or sbrk */
 };
 extern struct mm_heap mm_heap;
-extern uint64_t mm_secret;
+/* Read on every fast-path call, written once (the secret) or rarely (a new
+ * segment): a cache line of their own, away from what the lock holder
+ * writes all the time. */
+struct mm_ro {
+    uint64_t secret;            /* per process, mixed into every header */
+    mm_segment *segs;           /* every segment, newest first */
+} __attribute__((aligned(64)));
+extern struct mm_ro mm_ro;
 
 mm_chunk *mm_heap_alloc(size_t nb, const char *fn);
 void mm_heap_free(mm_chunk *c, const char *fn);
@@ -183,7 +189,7 @@ mm_segment *mm_segment_of(const void *p);
  * at the head of the list, published with a release store. */
 static inline mm_segment *mm_segment_fast(const void *p)
 {
-    mm_segment *s = __atomic_load_n(&mm_heap.segs, __ATOMIC_ACQUIRE);
+    mm_segment *s = __atomic_load_n(&mm_ro.segs, __ATOMIC_ACQUIRE);
     if (MM_LIKELY(s && (const char *)p >= s->base && (const char *)p < s->end))
         return s;
     return s ? mm_segment_of(p) : NULL;
@@ -195,7 +201,7 @@ static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->e
  * instruction. */
 static inline uint64_t mm_tag(const void *c, uint64_t body)
 {
-    return (((uintptr_t)c ^ (body & ~(uint64_t)MM_CACHED)) * mm_secret) >> 48;
+    return (((uintptr_t)c ^ (body & ~(uint64_t)MM_CACHED)) * mm_ro.secret) >> 48;
 }
 static inline void mm_set_head(mm_chunk *c, uint64_t body)
 {

@@ -19,7 +19,7 @@ static void count_big(mm_chunk *c, void *arg)
 void mm_summarize(struct mm_summary *s)
 {
     memset(s, 0, sizeof *s);
-    for (mm_segment *g = mm_heap.segs; g; g = g->next) {
+    for (mm_segment *g = mm_ro.segs; g; g = g->next) {
         s->segments++;
         s->heap_bytes += (size_t)(g->end - (char *)g);
         mm_chunk *fence = mm_fence(g);
@@ -54,13 +54,13 @@ void mm_report(void)
         return;
     mm_summarize(&s);
     mm_unlock();
-    char a[24], b[24], c[24], d[24], e[24];
-    mm_print("mymalloc: %s (pid %d): %zu live blocks (%s), %zu free chunks (%s, largest %s), "
-             "heap %s in %zu segment%s, %zu mapped blocks (%s)\n",
+    char a[24], b[24], c[24], d[24], e[24], f[24];
+    mm_print("mymalloc: %s (pid %d): %zu live blocks (%s), %zu cached (%s), %zu free chunks (%s, "
+             "largest %s), heap %s in %zu segment%s, %zu mapped blocks (%s)\n",
              program_invocation_short_name, (int)getpid(), s.live_blocks, mm_bytes(a, s.live_bytes),
-             s.free_chunks, mm_bytes(b, s.free_bytes), mm_bytes(c, s.largest_free),
-             mm_bytes(d, s.heap_bytes), s.segments, s.segments == 1 ? "" : "s", s.mapped_blocks,
-             mm_bytes(e, s.mapped_bytes));
+             s.cached_blocks, mm_bytes(f, s.cached_bytes), s.free_chunks, mm_bytes(b, s.free_bytes),
+             mm_bytes(c, s.largest_free), mm_bytes(d, s.heap_bytes), s.segments,
+             s.segments == 1 ? "" : "s", s.mapped_blocks, mm_bytes(e, s.mapped_bytes));
 }
 
 __attribute__((destructor)) static void report_at_exit(void)

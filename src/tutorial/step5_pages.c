@@ -15,13 +15,15 @@
  * These functions are named malloc, free, calloc and realloc: linked into a
  * program, or preloaded with LD_PRELOAD, they replace glibc's for every
  * caller, the C library included. free does nothing yet: memory is never
- * reused (step 6 fixes that). realloc is not written yet: it stops the
- * program with a message rather than let glibc's realloc receive a pointer
- * glibc did not make. No alignment either: returned addresses are wherever
- * the previous block ended. Not thread-safe: no lock.
+ * reused (step 6 fixes that). realloc is not written yet, nor the aligned
+ * functions glibc also exports: they stop the program with a message (at
+ * the end of this file). No alignment either: a block starts wherever the
+ * previous one ended, even at an odd address. On failure malloc returns
+ * NULL without setting errno. Not thread-safe: no lock.
  */
 #include "step5_pages.h"
 
+#include <malloc.h>   /* declares the glibc extras we replace too */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,20 +46,21 @@ static size_t more_pages(size_t need)
     char *old = sbrk((intptr_t)bytes);
     if (old == (void *)-1)
         return 0;
-    if (heap_end && old != heap_end)
+    if (old != heap_end)
         return 0;   /* someone else moved the break: our chain cannot go on there */
     heap_end = old + bytes;
     return bytes;
 }
 
-/* The first malloc: one page, all of it the reserve. */
+/* The first malloc: the heap starts at the break, with one page, all of it
+ * the reserve. */
 static bool start_heap(void)
 {
-    char *start = sbrk(0);
+    heap_end = sbrk(0);
     size_t bytes = more_pages(HEADER);
     if (!bytes)
         return false;
-    heap_start = (struct chunk *)start;
+    heap_start = (struct chunk *)(heap_end - bytes);
     heap_start->size = bytes - HEADER;
     heap_start->used = false;
     return true;
@@ -118,12 +121,33 @@ void *calloc(size_t n, size_t size)
     return p;
 }
 
-/* Not in this step. glibc's realloc must never see our pointers, so any
- * program that calls realloc stops here, saying why. */
-void *realloc(void *p, size_t size)
+/* Not in this step: realloc (step 6), aligned allocation (the real
+ * allocator), malloc_usable_size (step 6). glibc's versions must never see
+ * our pointers, nor we theirs, so a program that calls one stops here,
+ * saying which. */
+static void say(const char *s)
 {
-    (void)p, (void)size;
-    static const char msg[] = "step5: realloc() is not in this step (see step 6)\n";
-    write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (write(STDERR_FILENO, s, strlen(s)) < 0)
+        return;   /* no stderr: nothing more to do */
+}
+
+_Noreturn static void not_in_this_step(const char *fn)
+{
+    say("step5: ");
+    say(fn);
+    say("() is not in this step\n");
     abort();
+}
+
+void *realloc(void *p, size_t n) { (void)p, (void)n; not_in_this_step("realloc"); }
+void *memalign(size_t a, size_t n) { (void)a, (void)n; not_in_this_step("memalign"); }
+void *aligned_alloc(size_t a, size_t n) { (void)a, (void)n; not_in_this_step("aligned_alloc"); }
+void *valloc(size_t n) { (void)n; not_in_this_step("valloc"); }
+void *pvalloc(size_t n) { (void)n; not_in_this_step("pvalloc"); }
+size_t malloc_usable_size(void *p) { (void)p; not_in_this_step("malloc_usable_size"); }
+
+int posix_memalign(void **out, size_t a, size_t n)
+{
+    (void)out, (void)a, (void)n;
+    not_in_this_step("posix_memalign");
 }

@@ -5,14 +5,15 @@
  * header says how many bytes of data follow and whether the chunk is used
  * (handed out by malloc) or free:
  *
- *   heap start                                                         break
- *   v                                                                      v
- *   +--------+-------------+--------+----------------+--------+----- ... --+
- *   | 5 used | 5 bytes     |100 used| 100 bytes      |3955 free| free ...  |
- *   +--------+-------------+--------+----------------+--------+----- ... --+
- *   ^        ^             ^        ^                ^
- *   chunk    malloc(5)     chunk    malloc(100)      the reserve: the free
- *            returned this          returned this    rest of the pages
+ *   heap start                                                          break
+ *   v                                                                       v
+ *   +----------+---------+----------+-------------+-----------+---- ... ----+
+ *   | 5 used   | 5 bytes | 100 used | 100 bytes   | 3943 free | 3943 bytes  |
+ *   +----------+---------+----------+-------------+-----------+---- ... ----+
+ *   ^          ^         ^          ^             ^
+ *   header     malloc(5) header     malloc(100)   the reserve:
+ *              returned this        returned this the free rest
+ *                                                 of the page
  *
  * A chunk's size leads to the next header: next = chunk + header + size.
  * Walking that way from the heap start visits every chunk; the walk stops

@@ -26,6 +26,7 @@
 #include "step6_align.h"
 
 #include <errno.h>
+#include <malloc.h>   /* declares the glibc extras we replace too */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,11 +45,12 @@ void *chain_end(void) { return heap_end; }
 
 static void say(const char *s)
 {
-    write(STDERR_FILENO, s, strlen(s));
+    if (write(STDERR_FILENO, s, strlen(s)) < 0)
+        return;   /* no stderr: nothing more to do */
 }
 
 /* A bug in the program (or a limit of this step): say which, and stop. */
-static void die(const char *fn, const char *problem)
+_Noreturn static void die(const char *fn, const char *problem)
 {
     say("step6: ");
     say(fn);
@@ -64,6 +66,9 @@ static void *no_memory(void)
     return NULL;
 }
 
+/* No lock (see above): the first thread to call in owns the heap, and any
+ * other thread that calls in stops the program before it can do harm.
+ * pthread_self() only reads a register: it allocates nothing. */
 static pthread_t owner;
 static bool owned;
 
@@ -77,7 +82,8 @@ static void check_thread(const char *fn)
     }
 }
 
-/* The header of block p, once p is known to be a block of ours in use. */
+/* The header of block p, once p is known to be a block of ours in use:
+ * free and realloc must not write through a pointer they have not checked. */
 static struct chunk *chunk_of(void *p, const char *fn)
 {
     struct chunk *c = (struct chunk *)p - 1;

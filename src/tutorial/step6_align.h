@@ -10,12 +10,13 @@
  *
  *   heap start (% 16 == 0)                                               break
  *   v                                                                        v
- *   +---------+-----+---------+---------+--------------+---------+----- ... --+
- *   | 16 used | 5 pad 11      | 32 free | 24 pad 8     |4000 free| free  ...  |
- *   +---------+---------------+---------+--------------+---------+----- ... --+
- *   |<- 16 -->^ % 16 == 0     |<- 16 -->^ % 16 == 0    ^ the reserve
- *             malloc(5)                 a freed block: the next malloc
- *                                       of 32 bytes or less reuses it
+ *   +--------+----------------+--------+----------------+--------+--- ... ---+
+ *   | 16     | 1 byte asked + | 32     | 24 bytes asked | 4000   |           |
+ *   | used   | 15 of padding  | free   | + 8 of padding | free   |           |
+ *   +--------+----------------+--------+----------------+--------+--- ... ---+
+ *   |<- 16 ->^ % 16 == 0      |<- 16 ->^ % 16 == 0      ^ the reserve
+ *            malloc(1)                 a freed block: the next malloc of
+ *            returned this             32 bytes or less reuses it
  */
 #ifndef STEP6_ALIGN_H
 #define STEP6_ALIGN_H

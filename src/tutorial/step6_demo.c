@@ -49,7 +49,9 @@ int main(int argc, char **argv)
 
     char *s = show("malloc(6)", malloc(6));
     strcpy(s, "hello");
-    char *r = show("realloc(p, 200)", realloc(s, 200));
+    char call[64];
+    snprintf(call, sizeof call, "realloc(%p, 200)", (void *)s);
+    char *r = show(call, realloc(s, 200));   /* too big for its chunk: moves */
     printf("the block holds \"%s\"\n", r);
 
     unsigned char *z = show("calloc(4, 8)", calloc(4, 8));   /* reuses part of c's chunk */
@@ -58,11 +60,14 @@ int main(int argc, char **argv)
         zeros += z[i] == 0;
     printf("%d of its 32 bytes are zero\n", zeros);
 
+    /* volatile: the compiler would warn about a request it can see is
+     * impossible, and making one is the point here. */
+    volatile size_t huge = SIZE_MAX;
     errno = 0;
-    void *none = malloc(SIZE_MAX);
+    void *none = malloc(huge);
     printf("malloc(SIZE_MAX) = %p, errno = %s\n", none, strerror(errno));
     errno = 0;
-    none = calloc(SIZE_MAX / 2, 3);
+    none = calloc(huge / 2, 3);
     printf("calloc(SIZE_MAX / 2, 3) = %p, errno = %s\n", none, strerror(errno));
 
     printf("The chain, from the heap start:\n");
