@@ -5,7 +5,14 @@
  * of each other (bins 64..367). Each bin is a doubly linked list, and a
  * bitmap says which bins are non-empty, so finding the smallest bin that
  * can serve a request is a few bit scans, whatever the number of free
- * chunks. */
+ * chunks.
+ *
+ * The links live inside freed blocks, where a program that writes after
+ * free can reach them. So they are stored mangled (xor-ed with the secret
+ * and the address of the chunk that holds them), and every link is checked
+ * before it is followed: it must decode to a free chunk of the heap that
+ * links back. A pointer the program wrote there decodes to garbage and is
+ * reported, instead of becoming a write to an address of its choosing. */
 #include "mm.h"
 
 #define NWORDS ((MM_NBINS + 63) / 64)
@@ -21,13 +28,35 @@ unsigned mm_bin_index(size_t size)
     return 64u + (e - 10u) * 8u + (unsigned)((size >> (e - 3u)) & 7u);
 }
 
+/* Encoding and decoding are the same xor. */
+static inline mm_chunk *mangle(const mm_chunk *holder, const mm_chunk *p)
+{
+    return (mm_chunk *)((uintptr_t)p ^ mm_ro.secret ^ ((uintptr_t)holder >> 4));
+}
+
+mm_chunk *mm_bin_fd(const mm_chunk *c) { return mangle(c, c->fd); }
+mm_chunk *mm_bin_bk(const mm_chunk *c) { return mangle(c, c->bk); }
+
+/* x may be followed: NULL, or a free chunk of the heap. */
+static bool linkable(const mm_chunk *x)
+{
+    return !x || ((uintptr_t)x % MM_ALIGN == 0 && mm_segment_of(x) && mm_head_ok(x) && !mm_inuse(x));
+}
+
+MM_NORETURN static void corrupt(const mm_chunk *c, const char *fn)
+{
+    mm_die(fn, "heap corrupted: bad free-list links in the free block %p (a write after free?)",
+           mm_mem(c));
+}
+
 void mm_bin_insert(mm_chunk *c)
 {
     unsigned i = mm_bin_index(mm_size(c));
-    c->bk = NULL;
-    c->fd = bin[i];
-    if (c->fd)
-        c->fd->bk = c;
+    mm_chunk *head = bin[i];
+    c->bk = mangle(c, NULL);
+    c->fd = mangle(c, head);
+    if (head)
+        head->bk = mangle(head, c);
     bin[i] = c;
     map[i / 64] |= UINT64_C(1) << (i % 64);
 }
@@ -35,18 +64,24 @@ void mm_bin_insert(mm_chunk *c)
 void mm_bin_remove(mm_chunk *c, const char *fn)
 {
     unsigned i = mm_bin_index(mm_size(c));
-    mm_chunk *fd = c->fd, *bk = c->bk;
-    /* A write after free can break the links: follow them only when both
-     * neighbours point back at c. */
-    if ((fd && fd->bk != c) || (bk ? bk->fd != c : bin[i] != c))
-        mm_die(fn, "heap corrupted: bad free-list links in the free block at %p (a write after free?)",
-               mm_mem(c));
+    mm_chunk *fd = mm_bin_fd(c), *bk = mm_bin_bk(c);
+    if (!linkable(fd) || !linkable(bk) || (fd && mm_bin_bk(fd) != c) ||
+        (bk ? mm_bin_fd(bk) != c : bin[i] != c))
+        corrupt(c, fn);
     if (fd)
-        fd->bk = bk;
+        fd->bk = mangle(fd, bk);
     if (bk)
-        bk->fd = fd;
+        bk->fd = mangle(bk, fd);
     else if (!(bin[i] = fd))
         map[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+mm_chunk *mm_bin_next(const mm_chunk *c, const char *fn)
+{
+    mm_chunk *fd = mm_bin_fd(c);
+    if (!linkable(fd) || (fd && mm_bin_bk(fd) != c))
+        corrupt(c, fn);
+    return fd;
 }
 
 /* The first non-empty bin at or after i, or MM_NBINS. */
@@ -72,7 +107,7 @@ mm_chunk *mm_bin_take(size_t nb, const char *fn)
         /* A large bin mixes sizes: look at a few of its chunks for a fit
          * before moving up to a bin where every chunk fits. */
         for (int n = 0; c && mm_size(c) < nb; n++)
-            c = n < 8 ? c->fd : NULL;
+            c = n < 8 ? mm_bin_next(c, fn) : NULL;
     }
     if (!c) {
         i = next_marked(i + 1);

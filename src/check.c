@@ -85,7 +85,7 @@ static void check_bins(mm_pset *binned)
 {
     for (unsigned i = 0; i < MM_NBINS; i++) {
         mm_chunk *prev = NULL;
-        for (mm_chunk *c = mm_bin_first(i); c; prev = c, c = c->fd) {
+        for (mm_chunk *c = mm_bin_first(i); c; prev = c, c = mm_bin_fd(c)) {
             if (!mm_segment_of(c) || (uintptr_t)c % MM_ALIGN || !mm_head_ok(c)) {
                 bad("bin %u: %p is not a chunk of the heap", i, (void *)c);
                 break;
@@ -95,8 +95,8 @@ static void check_bins(mm_pset *binned)
             if (mm_bin_index(mm_size(c)) != i)
                 bad("bin %u: chunk %p of %zu bytes belongs in bin %u", i, (void *)c, mm_size(c),
                     mm_bin_index(mm_size(c)));
-            if (c->bk != prev)
-                bad("bin %u: chunk %p links back to %p, not %p", i, (void *)c, (void *)c->bk,
+            if (mm_bin_bk(c) != prev)
+                bad("bin %u: chunk %p links back to %p, not %p", i, (void *)c, (void *)mm_bin_bk(c),
                     (void *)prev);
             if (mm_pset_has(binned, (uintptr_t)c)) {
                 bad("bin %u: chunk %p is listed twice", i, (void *)c);

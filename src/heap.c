@@ -209,7 +209,7 @@ static void purge(void)
     if (H.free_dirty <= limit || H.free_dirty < H.next_purge)
         return;
     for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
-        for (mm_chunk *c = mm_bin_first(i); c; c = c->fd)
+        for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);
     /* What is left is in chunks too small to release: do not walk the bins
      * again until that much more has come. */
@@ -364,7 +364,7 @@ size_t mm_heap_trim(size_t pad)
 {
     size_t n = trim_top(pad, true);
     for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
-        for (mm_chunk *c = mm_bin_first(i); c; c = c->fd)
+        for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "malloc_trim"))
             if (mm_size(c) >= MM_RELEASE_MIN)
                 n += release_chunk(c);
     return n;

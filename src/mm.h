@@ -83,7 +83,7 @@
 typedef struct mm_chunk {
     size_t prev_size;          /* footer of the previous chunk when it is free */
     size_t head;               /* tag | size | flags */
-    struct mm_chunk *fd, *bk;  /* bin links, free chunks only */
+    struct mm_chunk *fd, *bk;  /* bin links, free chunks only, mangled (bins.c) */
     size_t dirty;              /* free chunks >= MM_RELEASE_MIN: bytes maybe resident */
 } mm_chunk;
 
@@ -266,6 +266,8 @@ void mm_bin_insert(mm_chunk *c);
 void mm_bin_remove(mm_chunk *c, const char *fn);
 mm_chunk *mm_bin_take(size_t nb, const char *fn);   /* a chunk of at least nb, or NULL */
 mm_chunk *mm_bin_first(unsigned i);
+mm_chunk *mm_bin_next(const mm_chunk *c, const char *fn);   /* checked; reports corruption */
+mm_chunk *mm_bin_fd(const mm_chunk *c), *mm_bin_bk(const mm_chunk *c);   /* decoded, unchecked */
 bool mm_bin_marked(unsigned i);            /* the bitmap's bit for bin i */
 
 /* ---- big.c: blocks that get their own mapping. */

@@ -97,3 +97,8 @@ misuse() {
     misuse brk_lowered
     [[ $stderr == "mymalloc: malloc(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
 }
+
+@test "a write after free over the free-list links is caught before they are followed" {
+    misuse write_after_free
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: bad free-list links in the free block $ptr (a write after free?)" ]
+}
