@@ -25,6 +25,11 @@ const char *mymalloc_version(void);
  * stderr and returns the number of violations: 0 means the heap is sound. */
 int mymalloc_check_heap(void);
 
+/* Applies options in the syntax of MYMALLOC_OPTIONS ("name=value:..."),
+ * now. Returns the number of pieces that could not be used (each gets a
+ * warning on stderr), or -1 when called from inside the allocator. */
+int mymalloc_set_options(const char *options);
+
 /* A snapshot of the heap, taken under the lock by walking it. */
 struct mymalloc_heap_info {
     size_t live_blocks;      /* blocks handed out and not freed */

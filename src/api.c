@@ -138,6 +138,17 @@ MM_EXPORT int mymalloc_check_heap(void)
     return n;
 }
 
+MM_EXPORT int mymalloc_set_options(const char *options)
+{
+    if (!atomic_load(&mm_ready))
+        mm_init();
+    if (!mm_lock())
+        return -1;
+    int bad = mm_options_apply(options);
+    mm_unlock();
+    return bad;
+}
+
 MM_EXPORT void mymalloc_heap_info(struct mymalloc_heap_info *info)
 {
     struct mm_summary s = summary();

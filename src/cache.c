@@ -116,10 +116,8 @@ static struct mm_tcache *claim(void)
     if (!tc) {
         if (mm_tc_state != MM_TC_NONE || !key_ok)
             return NULL;
-        if (!(tc = create())) {
-            mm_tc_state = MM_TC_OFF;
-            return NULL;
-        }
+        if (!(tc = create()))
+            return NULL;         /* no memory now: try again next time */
         mm_tc_state = MM_TC_ON;
         own = tc;
         pthread_setspecific(key, tc);   /* so thread_exit gets it */

@@ -126,6 +126,7 @@ void *mm_os_remap(void *p, size_t old_n, size_t new_n);
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */
+void mm_os_faults_reset(void);               /* the fail_* options changed */
 
 /* ---- lock.c: one lock for all shared state. It records its owner, so a
  * thread that comes back in while holding it is told so instead of
@@ -326,7 +327,14 @@ const char *mm_bytes(char buf[24], size_t n);
     X(top_pad, SIZE, 64u << 10, 0, 1u << 30,                                                   \
       "Bytes added to each growth of the heap, and kept at its top when it shrinks")           \
     X(stats, BOOL, 0, 0, 1, "At exit, print a one-line summary of the heap to stderr")         \
-    X(help, BOOL, 0, 0, 1, "At start, print this table of options to stderr")
+    X(help, BOOL, 0, 0, 1, "At start, print this table of options to stderr")                  \
+    X(fail_sbrk, NUM, 0, 0, UINT32_MAX,                                                         \
+      "Fault injection: the N-th call to sbrk from now fails (0: none)")                       \
+    X(fail_mmap, NUM, 0, 0, UINT32_MAX, "The same for mmap and mremap")                         \
+    X(fail_madvise, NUM, 0, 0, UINT32_MAX, "The same for madvise")                              \
+    X(fail_rate, NUM, 0, 0, 100,                                                                \
+      "Each sbrk, mmap, mremap and madvise call fails with this probability, in percent")      \
+    X(fail_seed, NUM, 1, 0, UINT32_MAX, "The seed of fail_rate's choices")
 
 struct mm_options {
 #define MM_OPTION_FIELD(name, kind, def, lo, hi, help) size_t name;
@@ -335,6 +343,9 @@ struct mm_options {
 };
 extern struct mm_options mm_opt;
 void mm_options_load(void);
+/* Applies a MYMALLOC_OPTIONS string; returns the number of bad pieces.
+ * Lock held. */
+int mm_options_apply(const char *s);
 
 /* ---- alloc.c: the allocation API under internal names. */
 extern _Atomic bool mm_ready;

@@ -16,7 +16,7 @@ struct mm_options mm_opt = {
 #undef DEFAULT
 };
 
-enum kind { SIZE, BOOL };
+enum kind { SIZE, BOOL, NUM };
 
 static const struct option {
     const char *name;
@@ -75,6 +75,20 @@ static bool parse_size(const char *s, size_t len, size_t *out)
     return true;
 }
 
+static bool parse_num(const char *s, size_t len, size_t *out)
+{
+    size_t v = 0;
+    if (!len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (SIZE_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (size_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 static bool parse_bool(const char *s, size_t len, size_t *out)
 {
     static const char *yes[] = { "1", "true", "yes", "on" }, *no[] = { "0", "false", "no", "off" };
@@ -87,18 +101,29 @@ static bool parse_bool(const char *s, size_t len, size_t *out)
     return false;
 }
 
+static const char *value_str(char buf[24], const struct option *o, size_t v)
+{
+    if (o->kind == SIZE)
+        return size_str(buf, v);
+    mm_fmt(buf, 24, "%zu", v);
+    return buf;
+}
+
 static void describe(char *buf, size_t cap, const struct option *o)
 {
     char lo[24], hi[24];
     if (o->kind == BOOL)
         mm_fmt(buf, cap, "0 or 1");
+    else if (o->kind == NUM)
+        mm_fmt(buf, cap, "a number from %zu to %zu", o->lo, o->hi);
     else if (o->hi >= SIZE_MAX / 2)
         mm_fmt(buf, cap, "a size of at least %s, such as 64K or 2M", size_str(lo, o->lo));
     else
         mm_fmt(buf, cap, "a size from %s to %s, such as 64K or 2M", size_str(lo, o->lo), size_str(hi, o->hi));
 }
 
-static void set(const char *name, size_t nlen, const char *val, size_t vlen, bool has_val)
+/* Sets one option; false (after a warning) when it cannot. */
+static bool set(const char *name, size_t nlen, const char *val, size_t vlen, bool has_val)
 {
     const struct option *o = NULL;
     for (size_t i = 0; i < NOPTIONS; i++)
@@ -107,22 +132,24 @@ static void set(const char *name, size_t nlen, const char *val, size_t vlen, boo
     if (!o) {
         mm_print("mymalloc: MYMALLOC_OPTIONS: unknown option '%.*s' ignored (MYMALLOC_OPTIONS=help=1 "
                  "lists them)\n", (int)nlen, name);
-        return;
+        return false;
     }
     size_t v = 0;
-    bool ok = o->kind == SIZE ? has_val && parse_size(val, vlen, &v)
-                              : (has_val ? parse_bool(val, vlen, &v) : (v = 1, true));
+    bool ok = o->kind == SIZE  ? has_val && parse_size(val, vlen, &v)
+            : o->kind == NUM   ? has_val && parse_num(val, vlen, &v)
+            : has_val          ? parse_bool(val, vlen, &v)
+                               : (v = 1, true);
     size_t *field = (size_t *)((char *)&mm_opt + o->offset);
     if (ok && v >= o->lo && v <= o->hi) {
         *field = v;
-        return;
+        return true;
     }
     char what[96], def[24];
     describe(what, sizeof what, o);
     mm_print("mymalloc: MYMALLOC_OPTIONS: bad value '%.*s' for %s (%s); using the default %s\n",
-             (int)vlen, has_val ? val : "", o->name, what,
-             o->kind == SIZE ? size_str(def, o->def) : o->def ? "1" : "0");
+             (int)vlen, has_val ? val : "", o->name, what, value_str(def, o, o->def));
     *field = o->def;
+    return false;
 }
 
 static void print_help(void)
@@ -130,10 +157,24 @@ static void print_help(void)
     mm_print("| option | default | what it does |\n| --- | --- | --- |\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         char def[24];
-        mm_print("| `%s` | %s | %s |\n", table[i].name,
-                 table[i].kind == SIZE ? size_str(def, table[i].def) : table[i].def ? "1" : "0",
+        mm_print("| `%s` | %s | %s |\n", table[i].name, value_str(def, &table[i], table[i].def),
                  table[i].help);
     }
+}
+
+int mm_options_apply(const char *s)
+{
+    int bad = 0;
+    while (s && *s) {
+        const char *end = strchrnul(s, ':'), *eq = memchr(s, '=', (size_t)(end - s));
+        if (end > s) {
+            const char *val = eq ? eq + 1 : end;
+            bad += !set(s, (size_t)((eq ? eq : end) - s), val, (size_t)(end - val), eq != NULL);
+        }
+        s = *end ? end + 1 : end;
+    }
+    mm_os_faults_reset();
+    return bad;
 }
 
 void mm_options_load(void)
@@ -147,14 +188,7 @@ void mm_options_load(void)
     for (char **e = environ; *e; e++)
         if (!strncmp(*e, key, sizeof key - 1))
             s = *e + sizeof key - 1;
-    while (s && *s) {
-        const char *end = strchrnul(s, ':'), *eq = memchr(s, '=', (size_t)(end - s));
-        if (end > s) {
-            const char *val = eq ? eq + 1 : end;
-            set(s, (size_t)((eq ? eq : end) - s), val, (size_t)(end - val), eq != NULL);
-        }
-        s = *end ? end + 1 : end;
-    }
+    mm_options_apply(s);
     if (mm_opt.help)
         print_help();
     if (mm_opt.stats)

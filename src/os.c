@@ -11,6 +11,34 @@
 
 size_t mm_page = 4096;
 
+/* Fault injection (the fail_* options): a call of a kind fails when it is
+ * the fail_<kind>-th since the options were set, or at random with
+ * probability fail_rate percent. */
+enum { SBRK, MMAP, MADVISE };
+static unsigned long calls[3];
+static uint64_t rng;
+
+void mm_os_faults_reset(void)
+{
+    calls[SBRK] = calls[MMAP] = calls[MADVISE] = 0;
+    rng = mm_opt.fail_seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
+}
+
+static bool fail(int kind)
+{
+    static const size_t *const nth[3] = { &mm_opt.fail_sbrk, &mm_opt.fail_mmap, &mm_opt.fail_madvise };
+    if (MM_LIKELY(!mm_opt.fail_rate && !*nth[kind]))
+        return false;
+    if (++calls[kind] == *nth[kind])
+        return true;
+    if (!mm_opt.fail_rate)
+        return false;
+    rng ^= rng << 13;     /* xorshift64 */
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng % 100 < mm_opt.fail_rate;
+}
+
 void mm_os_init(void)
 {
     long p = sysconf(_SC_PAGESIZE);
@@ -20,6 +48,8 @@ void mm_os_init(void)
 
 void *mm_os_sbrk(intptr_t n)
 {
+    if (n > 0 && fail(SBRK))
+        return NULL;
     int e = errno;
     void *p = sbrk(n);
     errno = e;
@@ -33,6 +63,8 @@ void *mm_os_brk_now(void)
 
 void *mm_os_map(size_t n)
 {
+    if (fail(MMAP))
+        return NULL;
     int e = errno;
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     errno = e;
@@ -48,6 +80,8 @@ void mm_os_unmap(void *p, size_t n)
 
 void *mm_os_remap(void *p, size_t old_n, size_t new_n)
 {
+    if (fail(MMAP))
+        return NULL;
     int e = errno;
     void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
     errno = e;
@@ -58,7 +92,7 @@ size_t mm_os_release(void *p, size_t n)
 {
     uintptr_t lo = mm_align_up((uintptr_t)p, mm_page);
     uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(mm_page - 1);
-    if (hi <= lo)
+    if (hi <= lo || fail(MADVISE))
         return 0;
     int e = errno;
     int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);

@@ -66,7 +66,7 @@ C
 @test "only the allocation API and the mymalloc_ functions are exported" {
     run bash -c "nm -D --defined-only '$LIB' | awk '{print \$3}' | sort"
     [ "$status" -eq 0 ]
-    expected="aligned_alloc calloc free mallinfo mallinfo2 malloc malloc_stats malloc_trim malloc_usable_size mallopt memalign mymalloc_check_heap mymalloc_heap_info mymalloc_version posix_memalign pvalloc realloc reallocarray valloc"
+    expected="aligned_alloc calloc free mallinfo mallinfo2 malloc malloc_stats malloc_trim malloc_usable_size mallopt memalign mymalloc_check_heap mymalloc_heap_info mymalloc_set_options mymalloc_version posix_memalign pvalloc realloc reallocarray valloc"
     [ "$(echo $output)" = "$expected" ]
     # and it needs nothing but the C library
     run bash -c "readelf -d '$LIB' | grep NEEDED"
