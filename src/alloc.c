@@ -132,26 +132,28 @@ __attribute__((noinline)) static void free_slow(void *p)
 /* What free checks before trusting p when it does not take the lock: the
  * same as mm_validate, which the locked path runs (and reports from) when
  * any of these fails. */
-static inline bool fast_free_ok(const void *p, const mm_chunk *c)
+static inline mm_chunk *fast_free_ok(void *p)
 {
     if (MM_UNLIKELY(!p || (uintptr_t)p % MM_ALIGN))
-        return false;
+        return NULL;
     const mm_segment *s = mm_segment_fast(p);
     if (MM_UNLIKELY(!s))
-        return false;
+        return NULL;
+    mm_chunk *c = mm_chunk_of_mem(p);
     uint64_t h = c->head;
     size_t size = h & MM_SIZE;
     const mm_chunk *next = mm_chunk_at(c, size);
-    return (h & (MM_INUSE | MM_MMAPPED | MM_CACHED)) == MM_INUSE && size <= MM_TC_MAX &&
-           (const char *)next < s->end && mm_head_ok(c) && mm_head_ok(next) &&
-           (next->head & MM_PINUSE);
+    bool ok = (h & (MM_INUSE | MM_MMAPPED | MM_CACHED)) == MM_INUSE && size <= MM_TC_MAX &&
+              (const char *)next < s->end && mm_head_ok(c) && mm_head_ok(next) &&
+              (next->head & MM_PINUSE);
+    return ok ? c : NULL;
 }
 
 void mm_free(void *p)
 {
-    mm_chunk *c = mm_chunk_of_mem(p);
     struct mm_tcache *tc = mm_tc;
-    if (MM_LIKELY(tc && fast_free_ok(p, c))) {
+    mm_chunk *c;
+    if (MM_LIKELY(tc && (c = fast_free_ok(p)) != NULL)) {
         mm_tc = NULL;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         bool done = mm_cache_push(tc, c, mm_size(c));

@@ -260,11 +260,13 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
 {
     size_t ps = c->prev_size;
     mm_segment *s = mm_segment_of(c);
-    mm_chunk *p = mm_chunk_at(c, -ps);
-    if (!s || ps < MM_MIN_CHUNK || ps % MM_ALIGN || ps > (size_t)((char *)c - s->base) ||
-        !mm_head_ok(p) || mm_inuse(p) || mm_size(p) != ps)
-        mm_die(fn, "heap corrupted: bad footer or header in the free block before %p "
-                   "(a write after free?)", mm_mem(c));
+    if (!s || ps < MM_MIN_CHUNK || ps % MM_ALIGN || ps > (size_t)((char *)c - s->base))
+        mm_die(fn, "heap corrupted: bad footer in the free block before %p (a write after free?)",
+               mm_mem(c));
+    mm_chunk *p = (mm_chunk *)((char *)c - ps);
+    if (!mm_head_ok(p) || mm_inuse(p) || mm_size(p) != ps)
+        mm_die(fn, "heap corrupted: bad header in the free block before %p (a write after free?)",
+               mm_mem(c));
     return p;
 }
 

@@ -1,0 +1,171 @@
+/* fuzz_heap -- libFuzzer target for the allocator core.
+ *
+ * The core is linked in under its internal names (mm_malloc, mm_free, ...),
+ * without the exported malloc: libFuzzer itself allocates with glibc's
+ * malloc, whose sbrk calls the core sees as "someone else moved the break".
+ *
+ * The input is a program: each operation is a few bytes (an opcode, a slot,
+ * a size). A shadow record of every live block (its size, alignment and a
+ * content pattern) is checked before each free and realloc, and the heap
+ * checker runs every 32 operations and at the end of every input. Any
+ * difference aborts, which libFuzzer reports as a crash with the input. */
+#include "../../src/mm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SLOTS = 32 };
+
+static struct { unsigned char *p; size_t n, align; unsigned char seed; } slot[SLOTS];
+
+static void bug(const char *what, int i)
+{
+    fprintf(stderr, "fuzz_heap: %s (slot %d: %p, %zu bytes)\n", what, i, (void *)slot[i].p, slot[i].n);
+    abort();
+}
+
+/* The pattern covers the first 256 bytes of a block and one byte in every
+ * 256 after (the same bytes whatever the block's size, so a resized block
+ * can be checked): enough to see any overlap, copy or clobbering. */
+static size_t next_k(size_t k, size_t n)
+{
+    (void)n;
+    return k < 255 ? k + 1 : k + 256 - k % 256;
+}
+
+static void fill(int i)
+{
+    for (size_t k = 0; k < slot[i].n; k = next_k(k, slot[i].n))
+        slot[i].p[k] = (unsigned char)(slot[i].seed + k * 13);
+}
+
+static void verify(int i, size_t upto)
+{
+    if (!slot[i].p)
+        return;
+    if ((uintptr_t)slot[i].p % slot[i].align)
+        bug("misaligned block", i);
+    if (mm_usable_size(slot[i].p) < slot[i].n)
+        bug("usable size below the size asked", i);
+    for (size_t k = 0; k < slot[i].n && k < upto; k = next_k(k, slot[i].n))
+        if (slot[i].p[k] != (unsigned char)(slot[i].seed + k * 13))
+            bug("block contents changed", i);
+}
+
+static void check_heap(void)
+{
+    if (!mm_lock())
+        abort();
+    int errors = mm_check_locked();
+    mm_unlock();
+    if (errors)
+        bug("the heap checker found errors", 0);
+}
+
+/* Sizes: mostly small, some around the thread cache's limit and the mmap
+ * threshold, where the code paths change. */
+static size_t size_of(unsigned char a, unsigned char b)
+{
+    size_t v = (size_t)a << 8 | b;
+    switch (a >> 6) {
+    case 0: return b;                              /* 0..255 */
+    case 1: return 900 + (v & 0x1ff);              /* around the cache limit */
+    case 2: return 120000 + (v & 0x3fff) * 2;      /* around 128 KiB */
+    default: return v & 0x3fff;                    /* up to 16 KiB */
+    }
+}
+
+static void put(int i, unsigned char *p, size_t n, size_t align, unsigned char seed)
+{
+    slot[i].p = p;
+    slot[i].n = n;
+    slot[i].align = align;
+    slot[i].seed = seed;
+    fill(i);
+}
+
+static void drop(int i)
+{
+    verify(i, SIZE_MAX);
+    mm_free(slot[i].p);
+    slot[i].p = NULL;
+    slot[i].n = 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
+{
+    static int trace = -1;          /* FUZZ_TRACE=1: print each operation */
+    if (trace < 0)
+        trace = getenv("FUZZ_TRACE") != NULL;
+    for (size_t at = 0; at + 4 <= len; at += 4) {
+        unsigned char op = data[at], a = data[at + 2], b = data[at + 3];
+        int i = data[at + 1] % SLOTS;
+        size_t n = size_of(a, b), align = (size_t)16 << (b % 10);
+        unsigned char *p;
+        if (trace)
+            fprintf(stderr, "op %u slot %d n %zu align %zu (slot holds %p, %zu)\n", op % 10, i, n, align,
+                    (void *)slot[i].p, slot[i].n);
+        switch (op % 10) {
+        case 0: case 1:
+            drop(i);
+            p = mm_malloc(n);
+            if (p)
+                put(i, p, n, 16, op);
+            break;
+        case 2:
+            drop(i);
+            p = mm_calloc(1, n);
+            for (size_t k = 0; p && k < n; k++)
+                if (p[k])
+                    bug("calloc memory not zero", i);
+            if (p)
+                put(i, p, n, 16, op);
+            break;
+        case 3: {
+            verify(i, SIZE_MAX);
+            size_t old = slot[i].n;
+            p = mm_realloc(slot[i].p, n);
+            if (n == 0 && slot[i].p) {         /* freed, glibc style */
+                slot[i].p = NULL;
+                slot[i].n = 0;
+                break;
+            }
+            if (!p)
+                break;                          /* the old block stays */
+            slot[i].p = p;
+            slot[i].n = old < n ? old : n;
+            slot[i].align = 16;                 /* realloc keeps contents, not alignment */
+            verify(i, SIZE_MAX);
+            put(i, p, n, 16, op);
+            break;
+        }
+        case 4:
+            drop(i);
+            p = mm_memalign(align, n);
+            if (p)
+                put(i, p, n, align, op);
+            break;
+        case 5: case 6:
+            drop(i);
+            break;
+        case 7:
+            verify(i, SIZE_MAX);
+            break;
+        case 8:
+            if (mm_lock()) {                    /* hand the thread cache back */
+                mm_cache_flush();
+                mm_unlock();
+            }
+            break;
+        default:
+            mm_trim(n);
+        }
+        if ((at / 4) % 32 == 31)
+            check_heap();
+    }
+    for (int i = 0; i < SLOTS; i++)
+        drop(i);
+    check_heap();
+    return 0;
+}
