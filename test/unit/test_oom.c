@@ -1,32 +1,40 @@
-/* Out of memory: every allocating call returns NULL with ENOMEM, nothing
- * live is lost, and once memory is available again the program goes on. */
+/* Out of memory under a low RLIMIT_AS, then under a low RLIMIT_DATA (which
+ * limits both the break and private mappings): every allocating call
+ * returns NULL with ENOMEM, nothing live is lost, and once memory is
+ * available again the program goes on. */
 #include "helper.h"
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { MAX = 1 << 16 };
 static char *blocks[MAX];
 
-static size_t address_space(void)
+/* What the limit counts now, in bytes (VmSize or VmData). */
+static size_t in_use(const char *field)
 {
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld", &pages) == 1);
+    char line[256];
+    size_t kib = 0, len = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
+    CHECK(f);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, len))
+            kib = strtoull(line + len + 1, NULL, 10);
     fclose(f);
-    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+    CHECK(kib > 0);
+    return kib << 10;
 }
 
-int main(void)
+static void exhaust(int resource, const char *field)
 {
-    require_mymalloc();
     char *keep = malloc(3000);
     fill(keep, 3000, 9);
     struct rlimit old;
-    CHECK(getrlimit(RLIMIT_AS, &old) == 0);
-    struct rlimit low = { address_space() + (48u << 20), old.rlim_max };
-    CHECK(setrlimit(RLIMIT_AS, &low) == 0);
+    CHECK(getrlimit(resource, &old) == 0);
+    struct rlimit low = { in_use(field) + (48u << 20), old.rlim_max };
+    CHECK(setrlimit(resource, &low) == 0);
 
     int n = 0;
     errno = 0;
@@ -57,7 +65,7 @@ int main(void)
         CHECK(intact(blocks[i], 64, (unsigned)i));
 
     /* Memory comes back: the program goes on. */
-    CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+    CHECK(setrlimit(resource, &old) == 0);
     CHECK_HEAP();
     char *big = malloc(64u << 20);
     CHECK(big);
@@ -69,6 +77,28 @@ int main(void)
     free(big);
     free(keep);
     CHECK_HEAP();
+}
+
+/* Each limit in a child of its own, so they do not meet. */
+static void in_child(int resource, const char *field)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        exhaust(resource, field);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status))
+        FAIL("the %s run failed (status 0x%x)", field, status);
+}
+
+int main(void)
+{
+    require_mymalloc();
+    in_child(RLIMIT_AS, "VmSize:");
+    in_child(RLIMIT_DATA, "VmData:");
     puts("ok");
     return 0;
 }

@@ -1,12 +1,29 @@
-/* Threads that come and go by the thousand: each fills its thread cache and
- * exits; the cache goes back to the heap, so nothing leaks and the heap does
- * not grow with the number of threads that have lived. */
+/* Threads that come and go by the thousand: each fills its thread cache,
+ * passes blocks to threads that live after it through a shared ring, frees
+ * blocks that earlier threads allocated, and exits. Its cache goes back to
+ * the heap, so nothing leaks and the heap does not grow with the number of
+ * threads that have lived. */
 #include "helper.h"
 
 #include <pthread.h>
 #include <unistd.h>
 
-enum { ROUNDS = 100, PER_ROUND = 20 };
+enum { ROUNDS = 100, PER_ROUND = 20, RING = 64 };
+
+static void *ring[RING];
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Puts p in the ring and frees what it replaces (another thread's block). */
+static void pass(void *p, unsigned where)
+{
+    pthread_mutex_lock(&ring_lock);
+    void *old = ring[where % RING];
+    ring[where % RING] = p;
+    pthread_mutex_unlock(&ring_lock);
+    if (old)
+        CHECK(intact(old, 32, 77));
+    free(old);
+}
 
 static void *life(void *arg)
 {
@@ -16,9 +33,14 @@ static void *life(void *arg)
         p[i] = malloc(16 + (seed * 31 + (uintptr_t)i * 7) % 1000);
     for (int i = 0; i < 200; i++)
         free(p[i]);
-    /* leave some blocks in the cache, and free one from another thread's */
+    /* leave some blocks in the cache; trade blocks with other threads */
     for (int i = 0; i < 50; i++)
         free(malloc(100));
+    for (unsigned i = 0; i < 8; i++) {
+        void *q = malloc(32 + (seed + i) % 200);
+        fill(q, 32, 77);
+        pass(q, (unsigned)seed * 8 + i);
+    }
     return malloc(64);      /* handed to the main thread, freed there */
 }
 
@@ -55,6 +77,8 @@ int main(void)
     CHECK(b.cached_blocks <= a.cached_blocks + 100);
     CHECK(b.heap_bytes <= a.heap_bytes + (1u << 20));
     CHECK(rss_bytes() <= rss0 + (4u << 20));
+    for (int i = 0; i < RING; i++)
+        pass(NULL, (unsigned)i);
     CHECK_HEAP();
     puts("ok");
     return 0;
