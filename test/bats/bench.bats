@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# The benchmark workloads still work: scripts/bench --quick runs each one
+# once, briefly, under glibc's malloc and under the library, and fails when
+# any run fails, never on timing.
+
+load test_helper
+
+setup() { common_setup; }
+
+WORKLOADS=(churn_lifo random_free realloc_grow big_blocks python_dicts gcc_big prodcons two_threads)
+
+@test "the library is loaded into a benchmark run, and glibc prints no summary" {
+    run "$BUILD/bench/runner" -p "$LIB" -o "$T/lib.err" MYMALLOC_OPTIONS=stats=1 "$BUILD/bench/churn_lifo" 0.01
+    [ "$status" -eq 0 ] && [[ $output == ok* ]]
+    assert_loaded churn_lifo "$T/lib.err"
+    run "$BUILD/bench/runner" -o "$T/plain.err" MYMALLOC_OPTIONS=stats=1 "$BUILD/bench/churn_lifo" 0.01
+    [ "$status" -eq 0 ]
+    ! grep -q '^mymalloc:' "$T/plain.err"
+}
+
+@test "scripts/bench --quick runs every workload under glibc and the library" {
+    run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --quick
+    echo "$stderr"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # scripts/bench checked that each workload's own process printed the
+    # library's summary before it timed anything.
+    [[ $stderr == *"mymalloc is loaded in every workload"* ]]
+    [[ $output == *"| workload | threads | glibc | mymalloc |"* ]]
+    for w in "${WORKLOADS[@]}"; do
+        grep -Eq "^\| $w \| [12] \| [0-9.]+ s \| [0-9.]+ s \([0-9.]+\) \|$" <<<"$output"
+        grep -Eq "^\| $w \| [12] \| [0-9.]+ MiB \| [0-9.]+ MiB \([0-9.]+\) \|$" <<<"$output"
+    done
+    ! grep -q FAILED <<<"$output"
+}
+
+@test "a run that fails shows as FAILED, never as a number, and scripts/bench exits 1" {
+    # The runner: a crash, an exit status, a hang.
+    run "$BUILD/bench/runner" sh -c 'kill -SEGV $$'
+    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"signal 11"* ]]
+    run "$BUILD/bench/runner" false
+    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"exit 1" ]]
+    run "$BUILD/bench/runner" -t 1 sleep 30
+    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"timeout after 1 s" ]]
+    # scripts/bench: a workload that refuses its input (scale 0) fails its
+    # runs under both allocators.
+    run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --quick --only churn_lifo --scale 0
+    echo "$stderr"
+    [ "$status" -eq 1 ]
+    grep -Fxq '| churn_lifo | 1 | FAILED | FAILED |' <<<"$output"
+    [[ $stderr == *"churn_lifo under mymalloc FAILED (exit 1)"*"bad scale '0'"* ]]
+}
