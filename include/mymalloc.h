@@ -10,6 +10,7 @@
 #define MYMALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,35 @@ struct mymalloc_heap_info {
                                 allocator (signal handlers), served apart */
 };
 void mymalloc_heap_info(struct mymalloc_heap_info *info);
+
+/* Prints the stats=1 report (MYMALLOC_OPTIONS=stats=1 or stats=json) now,
+ * to stderr or the log. Calls are counted only while stats (or another
+ * debugging option) is on from the start. */
+void mymalloc_stats_print(void);
+
+/* The trace file that trace=PATH writes: a sequence of blocks, each written
+ * whole by one process (a file shared by the processes of a fork holds
+ * blocks of each), all integers little-endian. A block is a header and
+ * `count` records. */
+struct mymalloc_trace_block {
+    char magic[8];           /* "MMTRACE1" */
+    uint32_t pid;
+    uint32_t count;
+};
+enum mymalloc_trace_call {
+    MYMALLOC_TRACE_MALLOC, MYMALLOC_TRACE_CALLOC, MYMALLOC_TRACE_REALLOC, MYMALLOC_TRACE_MEMALIGN,
+    MYMALLOC_TRACE_FREE
+};
+struct mymalloc_trace_record {
+    uint64_t ns;             /* CLOCK_MONOTONIC, nanoseconds */
+    uint64_t ptr;            /* the pointer passed in (free, realloc), else 0 */
+    uint64_t result;         /* the pointer returned (0: failed; free: 0) */
+    uint64_t size;           /* bytes asked for (calloc: the product); free: the block's size */
+    uint32_t tid;            /* the calling thread */
+    uint8_t call;            /* enum mymalloc_trace_call */
+    uint8_t align_log2;      /* memalign and friends: log2 of the alignment, else 0 */
+    uint16_t reserved;
+};
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,13 @@
 /* alloc.c -- the allocation API under internal names: argument checks,
- * errno, overflow, glibc's semantics; the work is done in heap.c and big.c.
+ * errno, overflow, glibc's semantics; the work is done in cache.c, heap.c
+ * and big.c.
  *
- * Every call takes the lock through enter(). When enter() says the thread
- * already holds it (a signal handler interrupted the allocator), the call is
- * served from the reserve instead (reserve.c). */
+ * malloc and free first try this thread's cache without the lock. The rest
+ * takes the lock through enter(); when enter() says the thread already
+ * holds it (a signal handler interrupted the allocator), the call is served
+ * from the reserve instead (reserve.c). When a debugging option is on
+ * (mm_debug), the caches are not used by the fast paths, and every call
+ * goes through debug.c, which adds its records around the plain paths. */
 #include "mm.h"
 
 #include <errno.h>
@@ -16,6 +20,7 @@ static void at_first_use(void)
 {
     mm_lock_register_fork();
     mm_cache_init();
+    mm_stack_init();
 }
 
 void mm_init(void)
@@ -40,6 +45,8 @@ __attribute__((constructor)) static void load_options(void)
     mm_init();
     if (mm_lock()) {
         mm_options_load();
+        if (mm_debug)
+            mm_tc = NULL;       /* a cache made before: no fast path from now on */
         mm_unlock();
     }
 }
@@ -50,6 +57,11 @@ static inline bool enter(void)
     if (MM_UNLIKELY(!atomic_load_explicit(&mm_ready, memory_order_acquire)))
         mm_init();
     return mm_lock();
+}
+
+void mm_set_enomem(void)
+{
+    errno = ENOMEM;
 }
 
 static void *enomem(void)
@@ -71,22 +83,39 @@ static void *alloc_big(size_t n, size_t align, const char *fn)
     return c ? mm_mem(c) : enomem();
 }
 
+void *mm_alloc_plain(size_t n, size_t align, const char *fn)
+{
+    size_t nb = mm_request_size(n);
+    if (MM_UNLIKELY(!enter()))
+        return mm_reserve_alloc(n, align, fn);
+    if (MM_UNLIKELY(nb + (align > MM_ALIGN ? align : 0) >= mm_opt.mmap_threshold)) {
+        mm_unlock();
+        return alloc_big(n, align, fn);
+    }
+    mm_chunk *c = NULL;
+    if (align > MM_ALIGN)
+        c = mm_heap_memalign(nb, align, fn);
+    else if (!(nb <= MM_TC_MAX && ((c = mm_cache_take(nb)) || (c = mm_cache_refill(nb, fn)))))
+        c = mm_heap_alloc(nb, fn);
+    mm_unlock();
+    return c ? mm_mem(c) : enomem();
+}
+
+void mm_free_plain(mm_chunk *c, const char *fn)
+{
+    if (c->head & MM_MMAPPED)
+        mm_big_free(c);
+    else if (!mm_cache_free(c, fn))
+        mm_heap_free(c, fn);
+}
+
 __attribute__((noinline)) static void *malloc_slow(size_t n)
 {
     if (MM_UNLIKELY(n > MM_MAX_REQUEST))
         return enomem();
-    size_t nb = mm_request_size(n);
-    if (MM_UNLIKELY(!enter()))
-        return mm_reserve_alloc(n, MM_ALIGN, "malloc");
-    if (MM_UNLIKELY(nb >= mm_opt.mmap_threshold)) {
-        mm_unlock();
-        return alloc_big(n, MM_ALIGN, "malloc");
-    }
-    mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_refill(nb, "malloc") : NULL;
-    if (!c)
-        c = mm_heap_alloc(nb, "malloc");
-    mm_unlock();
-    return c ? mm_mem(c) : enomem();
+    if (MM_UNLIKELY(mm_debug))
+        return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC);
+    return mm_alloc_plain(n, MM_ALIGN, "malloc");
 }
 
 /* The fast path: a block from this thread's cache, no lock. mm_tc is set
@@ -111,6 +140,10 @@ __attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p)
         return;
+    if (MM_UNLIKELY(mm_debug)) {
+        mm_debug_free(p, MM_CALL_FREE);
+        return;
+    }
     if (MM_UNLIKELY(mm_reserve_owns(p))) {
         mm_reserve_free(p, "free");
         return;
@@ -121,11 +154,7 @@ __attribute__((noinline)) static void free_slow(void *p)
         mm_defer_free(p);        /* checked and freed when the lock is released */
         return;
     }
-    mm_chunk *c = mm_validate(p, "free");
-    if (c->head & MM_MMAPPED)
-        mm_big_free(c);
-    else if (!mm_cache_free(c, "free"))
-        mm_heap_free(c, "free");
+    mm_free_plain(mm_validate(p, "free"), "free");
     mm_unlock();
 }
 
@@ -143,9 +172,9 @@ static inline mm_chunk *fast_free_ok(void *p)
     uint64_t h = c->head;
     size_t size = h & MM_SIZE;
     const mm_chunk *next = mm_chunk_at(c, size);
-    bool ok = (h & (MM_INUSE | MM_MMAPPED | MM_CACHED)) == MM_INUSE && size <= MM_TC_MAX &&
+    bool ok = (h & (MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE && size <= MM_TC_MAX &&
               (const char *)next < s->end && mm_head_ok(c) && mm_head_ok(next) &&
-              (next->head & MM_PINUSE);
+              (next->head & MM_PINUSE) && !mm_is_cached(c);
     return ok ? c : NULL;
 }
 
@@ -170,6 +199,8 @@ void *mm_calloc(size_t n, size_t m)
     size_t total;
     if (__builtin_mul_overflow(n, m, &total))
         return enomem();
+    if (MM_UNLIKELY(mm_debug))
+        return total > MM_MAX_REQUEST ? enomem() : mm_debug_alloc(total, MM_ALIGN, MM_CALL_CALLOC);
     void *p = mm_malloc(total);
     /* A fresh mapping is already zero. */
     if (p && (mm_reserve_owns(p) || !(mm_chunk_of_mem(p)->head & MM_MMAPPED)))
@@ -198,6 +229,8 @@ void *mm_realloc(void *p, size_t n)
         mm_free(p);
         return NULL;
     }
+    if (MM_UNLIKELY(mm_debug))
+        return mm_debug_realloc(p, n);
     if (MM_UNLIKELY(mm_reserve_owns(p))) {
         void *q = mm_malloc(n);
         if (q) {
@@ -255,16 +288,9 @@ void *mm_memalign(size_t align, size_t n)
         align = (size_t)1 << (64 - __builtin_clzll(align));
     if (align > MM_MAX_REQUEST || n > MM_MAX_REQUEST - align)
         return enomem();
-    size_t nb = mm_request_size(n);
-    if (MM_UNLIKELY(!enter()))
-        return mm_reserve_alloc(n, align, "memalign");
-    if (nb + align >= mm_opt.mmap_threshold) {
-        mm_unlock();
-        return alloc_big(n, align, "memalign");
-    }
-    mm_chunk *c = mm_heap_memalign(nb, align, "memalign");
-    mm_unlock();
-    return c ? mm_mem(c) : enomem();
+    if (MM_UNLIKELY(mm_debug))
+        return mm_debug_alloc(n, align, MM_CALL_MEMALIGN);
+    return mm_alloc_plain(n, align, "memalign");
 }
 
 size_t mm_usable_size(const void *p)
@@ -273,6 +299,8 @@ size_t mm_usable_size(const void *p)
         return 0;
     if (mm_reserve_owns(p))
         return mm_reserve_usable(p);
+    if (MM_UNLIKELY(mm_debug))
+        return mm_debug_usable(p);
     if (MM_UNLIKELY(!enter())) {
         const mm_chunk *c = mm_chunk_of_mem(p);
         if ((uintptr_t)p % MM_ALIGN || !mm_head_ok(c) || !mm_inuse(c))

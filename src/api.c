@@ -117,12 +117,17 @@ MM_EXPORT void malloc_stats(void)
 {
     if (!atomic_load(&mm_ready))
         mm_init();
-    mm_report();
+    mm_stats_report();
 }
 
 /* ---- the library's own API (include/mymalloc.h) ---- */
 
 MM_EXPORT const char *mymalloc_version(void) { return MYMALLOC_VERSION; }
+
+MM_EXPORT void mymalloc_stats_print(void)
+{
+    malloc_stats();
+}
 
 MM_EXPORT int mymalloc_check_heap(void)
 {

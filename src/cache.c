@@ -21,6 +21,7 @@ __thread int mm_tc_state __attribute__((tls_model("initial-exec")));
 
 static __thread struct mm_tcache *own __attribute__((tls_model("initial-exec")));
 static pthread_key_t key;
+static struct mm_cache_counts counts;   /* lock held */
 static bool key_ok;
 static struct mm_tcache *all;     /* every live cache */
 static struct mm_tcache *pool;    /* caches of exited threads */
@@ -39,7 +40,7 @@ static void empty_class(struct mm_tcache *tc, unsigned i, unsigned keep)
     /* The oldest blocks, at the bottom of the stack, go back. */
     unsigned n = k->count - keep;
     for (unsigned j = 0; j < n; j++) {
-        k->stack[j]->head &= ~(uint64_t)MM_CACHED;
+        *(uint64_t *)mm_mem(k->stack[j]) = 0;     /* the mark goes with it */
         mm_heap_free(k->stack[j], "free");
     }
     memmove(k->stack, k->stack + n, keep * sizeof *k->stack);
@@ -107,21 +108,29 @@ static struct mm_tcache *create(void)
     return tc;
 }
 
-/* This thread's cache, claimed (mm_tc is NULL until release()), or NULL
- * when it has none it can use: a call already works on it (a signal
- * handler came in), the thread is exiting, or there is no memory. */
+/* This thread's cache, claimed (no one else on this thread may touch it
+ * until release()), or NULL when it has none it can use: a call already
+ * works on it (a signal handler came in), the thread is exiting, there is
+ * no memory for one, or check=1 (freed blocks go to the quarantine). Out of
+ * debug modes, the fast paths claim it by setting mm_tc to NULL; in them,
+ * mm_tc stays NULL and `busy` says it is claimed. */
+static __thread bool busy __attribute__((tls_model("initial-exec")));
+
 static struct mm_tcache *claim(void)
 {
-    struct mm_tcache *tc = mm_tc;
+    if (mm_opt.check || busy)
+        return NULL;
+    struct mm_tcache *tc = mm_debug ? own : mm_tc;
     if (!tc) {
         if (mm_tc_state != MM_TC_NONE || !key_ok)
-            return NULL;
+            return NULL;             /* busy in a fast path, or off */
         if (!(tc = create()))
-            return NULL;         /* no memory now: try again next time */
+            return NULL;             /* no memory now: try again next time */
         mm_tc_state = MM_TC_ON;
         own = tc;
         pthread_setspecific(key, tc);   /* so thread_exit gets it */
     }
+    busy = true;
     mm_tc = NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     return tc;
@@ -130,7 +139,20 @@ static struct mm_tcache *claim(void)
 static void release(struct mm_tcache *tc)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    mm_tc = tc;
+    busy = false;
+    if (!mm_debug)
+        mm_tc = tc;
+}
+
+mm_chunk *mm_cache_take(size_t nb)
+{
+    struct mm_tcache *tc = claim();
+    if (!tc)
+        return NULL;
+    mm_chunk *c = mm_cache_pop(tc, nb);
+    release(tc);
+    counts.hits += c != NULL;
+    return c;
 }
 
 mm_chunk *mm_cache_refill(size_t nb, const char *fn)
@@ -142,11 +164,13 @@ mm_chunk *mm_cache_refill(size_t nb, const char *fn)
      * the order they were carved (consecutive addresses, as without a cache). */
     mm_chunk *got[64];
     unsigned want = tc->cls[nb >> 4].limit / 2, n = 0;
+    counts.refills++;
     while (n < want && (got[n] = mm_heap_alloc(nb, fn)) != NULL)
         n++;
     while (n > 1) {
+        /* A bin may give a little more than nb, even past the largest class. */
         mm_chunk *c = got[--n];
-        if (!mm_cache_push(tc, c, mm_size(c)))   /* a bin may give a bit more than nb */
+        if (mm_size(c) > MM_TC_MAX || !mm_cache_push(tc, c, mm_size(c)))
             mm_heap_free(c, fn);
     }
     release(tc);
@@ -161,6 +185,8 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
     if (!tc)
         return false;
     /* The stack is full: make room. */
+    if (tc->cls[size >> 4].count >= tc->cls[size >> 4].limit)
+        counts.flushes++;
     empty_class(tc, (unsigned)(size >> 4), tc->cls[size >> 4].limit / 2);
     if (!mm_cache_push(tc, c, size))
         mm_heap_free(c, fn);
@@ -175,6 +201,11 @@ void mm_cache_flush(void)
         empty_all(tc);
         release(tc);
     }
+}
+
+void mm_cache_counts(struct mm_cache_counts *k)
+{
+    *k = counts;
 }
 
 struct mm_tcache *mm_cache_own(void)

@@ -27,6 +27,11 @@ void mm_die(const char *fn, const char *fmt, ...)
     abort();
 }
 
+void mm_die_quietly(void)
+{
+    abort();
+}
+
 static bool is_free_call(const char *fn) { return strcmp(fn, "free") == 0; }
 
 mm_chunk *mm_validate(const void *p, const char *fn)
@@ -41,7 +46,7 @@ mm_chunk *mm_validate(const void *p, const char *fn)
             mm_size(c) < MM_MIN_CHUNK || mm_size(c) > (size_t)((char *)fence - (char *)c))
             mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "
                        "overwritten)", p);
-        if (!mm_inuse(c) || (c->head & MM_CACHED))    /* free, or parked in a thread cache */
+        if (!mm_inuse(c) || (c->head & MM_QUARANTINED) || mm_is_cached(c))   /* free, or parked */
             mm_die(fn, "%s %p (%zu-byte block)", is_free_call(fn) ? "double free of" : "freed pointer",
                    p, mm_size(c) - 8);
         mm_chunk *next = mm_next(c);
@@ -128,9 +133,9 @@ static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *to
         size_t size = mm_size(c);
         if ((uintptr_t)c % MM_ALIGN || (c->head & MM_MMAPPED))
             bad("chunk %p: misaligned or marked mmapped", (void *)c);
-        if ((c->head & MM_CACHED) && !mm_inuse(c))
-            bad("chunk %p: free, but marked cached", (void *)c);
-        *cached += (c->head & MM_CACHED) != 0;
+        if ((c->head & MM_QUARANTINED) && !mm_inuse(c))
+            bad("chunk %p: free, but marked quarantined", (void *)c);
+        *cached += mm_inuse(c) && mm_is_cached(c);
         if (!(c->head & MM_PINUSE) != prev_free)
             bad("chunk %p: PINUSE says the previous chunk is %s", (void *)c,
                 prev_free ? "in use, but it is free" : "free, but it is in use");
@@ -175,8 +180,8 @@ static size_t check_own_cache(void)
         for (unsigned j = 0; j < k->count && j < k->limit; j++) {
             mm_chunk *c = k->stack[j];
             if (!mm_segment_of(c) || !mm_head_ok(c) ||
-                (c->head & (MM_INUSE | MM_MMAPPED | MM_CACHED)) != (MM_INUSE | MM_CACHED) ||
-                mm_size(c) != i * 16)
+                (c->head & (MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) != MM_INUSE ||
+                !mm_is_cached(c) || mm_size(c) != i * 16)
                 bad("thread cache class %u: %p is not a cached chunk of %u bytes", i, (void *)c, i * 16);
             n++;
         }

@@ -250,6 +250,9 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
         use_free_chunk(c, nb, bin_left(c));
         return c;
     }
+    if (H.top && !mm_head_ok(H.top))
+        mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
+                   "overwritten (a heap overflow?)", mm_mem(H.top));
     if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
         return NULL;
     return carve_top(nb);

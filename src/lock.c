@@ -98,6 +98,11 @@ void mm_unlock(void)
         futex(FUTEX_WAKE, 1);
 }
 
+int mm_self_tid(void)
+{
+    return self();
+}
+
 bool mm_lock_held(void)
 {
     return (atomic_load_explicit(&word, memory_order_relaxed) & ~WAITERS) == self();
@@ -145,6 +150,8 @@ static void after_fork_child(void)
     self_tid = (int)syscall(SYS_gettid);
     atomic_store_explicit(&word, self_tid, memory_order_relaxed);
     mm_cache_after_fork_child();
+    mm_trace_after_fork();
+    mm_out_after_fork();
     if (took_lock)
         mm_unlock();
 }

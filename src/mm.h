@@ -25,7 +25,7 @@
  *                    this allocator (an overflow, a forged or stale pointer)
  *                    fails the check with probability 1 - 2^-16
  *       bits 47..4   size of the whole chunk, a multiple of 16
- *       bit 3        CACHED   in use, but parked in a thread cache
+ *       bit 3        QUARANTINED  freed, held back by check=1 (debug.c)
  *       bit 2        MMAPPED  the chunk is its own mapping, outside the chain
  *       bit 1        PINUSE   the previous chunk is in use
  *       bit 0        INUSE    this chunk is in use
@@ -75,7 +75,7 @@
 #define MM_INUSE    1u
 #define MM_PINUSE   2u
 #define MM_MMAPPED  4u
-#define MM_CACHED   8u
+#define MM_QUARANTINED 8u
 #define MM_FLAGS    15u
 #define MM_BODY     ((UINT64_C(1) << 48) - 1)  /* size and flags, no tag */
 #define MM_SIZE     (MM_BODY & ~(uint64_t)MM_FLAGS)
@@ -126,6 +126,8 @@ void *mm_os_remap(void *p, size_t old_n, size_t new_n);
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */
+enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_NCALLS };
+extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */
 
 /* ---- lock.c: one lock for all shared state. It records its owner, so a
@@ -134,6 +136,7 @@ void mm_os_faults_reset(void);               /* the fail_* options changed */
 bool mm_lock(void);           /* false: this thread already holds the lock */
 void mm_unlock(void);
 bool mm_lock_held(void);      /* by this thread */
+int mm_self_tid(void);        /* this thread's id, cached */
 void mm_lock_register_fork(void);
 
 /* ---- reserve.c: calls that re-enter the allocator while their thread holds
@@ -197,12 +200,10 @@ static inline mm_segment *mm_segment_fast(const void *p)
 }
 static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
 
-/* The tag makes a header this allocator did not write detectable. CACHED
- * is left out of it, so a thread cache can set and clear that bit with one
- * instruction. */
+/* The tag makes a header this allocator did not write detectable. */
 static inline uint64_t mm_tag(const void *c, uint64_t body)
 {
-    return (((uintptr_t)c ^ (body & ~(uint64_t)MM_CACHED)) * mm_ro.secret) >> 48;
+    return (((uintptr_t)c ^ body) * mm_ro.secret) >> 48;
 }
 static inline void mm_set_head(mm_chunk *c, uint64_t body)
 {
@@ -214,10 +215,15 @@ static inline bool mm_head_ok(const mm_chunk *c)
 }
 
 /* ---- cache.c: per-thread caches of small free blocks.
- * A cached block stays INUSE for the heap, with CACHED set: the heap never
- * merges it, the checker counts it, and a second free of it is seen. Each
- * size class is a stack of pointers inside the cache itself, so nothing the
- * program writes into a freed block can corrupt the cache. */
+ * A cached block stays INUSE for the heap, so the heap never merges it.
+ * It is marked as cached in its first word, not in its header: the block
+ * is the cache's while it is there, but its header is not (another thread,
+ * holding the lock, rewrites it when the chunk before it changes state, and
+ * the cache works without the lock). The mark mixes in the secret and the
+ * address, so a program's data does not look like it; the checker counts
+ * marked blocks, and a second free of one is seen. Each size class is a
+ * stack of pointers inside the cache itself, so nothing the program writes
+ * into a freed block can corrupt the cache. */
 #define MM_TC_MAX   1024u                     /* largest cached chunk */
 #define MM_TC_NCLS  (MM_TC_MAX / 16 + 1)      /* class = chunk size / 16 */
 #define MM_TC_CLASS_BYTES 8192u               /* what a class holds, 8 to 64 blocks */
@@ -234,11 +240,25 @@ extern __thread struct mm_tcache *mm_tc __attribute__((tls_model("initial-exec")
 extern __thread int mm_tc_state __attribute__((tls_model("initial-exec")));
 void mm_cache_init(void);
 /* The rest with the lock held. */
+mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
 bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
 void mm_cache_flush(void);                               /* empties this thread's cache */
 struct mm_tcache *mm_cache_own(void);                    /* this thread's, claimed or not */
+/* Counted on the locked paths only: hits are those of the debug paths,
+ * which take cached blocks with the lock; the fast paths count nothing. */
+struct mm_cache_counts { uint64_t hits, refills, flushes; };
+void mm_cache_counts(struct mm_cache_counts *k);
 void mm_cache_after_fork_child(void);
+
+static inline uint64_t mm_cache_mark(const mm_chunk *c)
+{
+    return (uintptr_t)c ^ mm_ro.secret ^ UINT64_C(0x63616368656421aa);
+}
+static inline bool mm_is_cached(const mm_chunk *c)
+{
+    return *(const uint64_t *)mm_mem(c) == mm_cache_mark(c);
+}
 
 static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
 {
@@ -246,7 +266,7 @@ static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
     if (MM_UNLIKELY(!k->count))
         return NULL;
     mm_chunk *c = k->stack[--k->count];
-    c->head &= ~(uint64_t)MM_CACHED;
+    *(uint64_t *)mm_mem(c) = 0;
     return c;
 }
 
@@ -256,7 +276,7 @@ static inline bool mm_cache_push(struct mm_tcache *tc, mm_chunk *c, size_t size)
     if (MM_UNLIKELY(k->count >= k->limit))
         return false;
     k->stack[k->count++] = c;
-    c->head |= MM_CACHED;
+    *(uint64_t *)mm_mem(c) = mm_cache_mark(c);
     return true;
 }
 
@@ -299,6 +319,7 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
 mm_chunk *mm_validate(const void *p, const char *fn);
 /* Prints "mymalloc: fn(): <message>" and aborts. */
 MM_NORETURN void mm_die(const char *fn, const char *fmt, ...) MM_PRINTF(2, 3);
+MM_NORETURN void mm_die_quietly(void);   /* after a report printed already */
 int mm_check_locked(void);
 
 /* ---- out.c: formatted output through write(2), never stdio. */
@@ -310,34 +331,65 @@ size_t mm_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t mm_fmt(char *buf, size_t cap, const char *fmt, ...) MM_PRINTF(3, 4);
 void mm_print(const char *fmt, ...) MM_PRINTF(1, 2);   /* to the log, stderr by default */
 void mm_write(const char *s, size_t n);
-void mm_out_keep_stderr(void);   /* reports will outlive the program's stderr */
+void mm_out_configure(void);     /* after the options: the log, or a copy of stderr */
+void mm_out_after_fork(void);
+/* Opens a path template (%p: the process id) for writing, created if need
+ * be, close-on-exec; -1 with errno on failure. */
+int mm_path_open(const char *tmpl, int flags);
+int mm_path_writable(const char *tmpl);   /* 0, or the errno that open gave */
 /* A byte count with a unit (512 B, 1.5 KiB, 3.0 MiB) in buf; returns buf. */
 const char *mm_bytes(char buf[24], size_t n);
+const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
 
 /* ---- options.c: MYMALLOC_OPTIONS, read from environ.
- * The one list of options: name, kind, default, lowest, highest, help.
- * The struct, the parser, the defaults and the help table (help=1, from
- * which the README's table is made) all come from it. */
+ * The one list of options: name, kind, default, lowest, highest, the words
+ * a CHOICE takes, help. The struct, the parser, the defaults and the help
+ * table (help=1, from which the README's table is made) all come from it.
+ * Kinds: SIZE (bytes, K/M/G), NUM, BOOL, CHOICE (one of the words, stored
+ * as its index), PATH (a file to write; %p becomes the process id). */
 #define MM_OPTIONS(X)                                                                          \
-    X(mmap_threshold, SIZE, 128u << 10, 4096, 1u << 30,                                        \
+    X(mmap_threshold, SIZE, 128u << 10, 4096, 1u << 30, 0,                                     \
       "Blocks of this many bytes or more get a mapping of their own, unmapped by free")        \
-    X(trim_threshold, SIZE, 256u << 10, 4096, SIZE_MAX / 2,                                    \
+    X(trim_threshold, SIZE, 256u << 10, 4096, SIZE_MAX / 2, 0,                                 \
       "Free memory is given back once this much lies free at the top of the heap (lowering "  \
       "the break) or in one free run inside it (madvise)")                                     \
-    X(top_pad, SIZE, 64u << 10, 0, 1u << 30,                                                   \
+    X(top_pad, SIZE, 64u << 10, 0, 1u << 30, 0,                                                \
       "Bytes added to each growth of the heap, and kept at its top when it shrinks")           \
-    X(stats, BOOL, 0, 0, 1, "At exit, print a one-line summary of the heap to stderr")         \
-    X(help, BOOL, 0, 0, 1, "At start, print this table of options to stderr")                  \
-    X(fail_sbrk, NUM, 0, 0, UINT32_MAX,                                                         \
+    X(stats, CHOICE, 0, 0, 2, "0|1|json",                                                      \
+      "At exit, a report of calls, bytes, the heap and the system calls: 1 for a table, json " \
+      "for one JSON object")                                                                   \
+    X(leaks, BOOL, 0, 0, 1, 0,                                                                  \
+      "At exit, every block still live, grouped by the call stack that allocated it")          \
+    X(leak_exitcode, NUM, 23, 0, 255, 0,                                                        \
+      "The exit status when leaks=1 finds blocks no longer reachable (0: leave it alone)")     \
+    X(stack_depth, NUM, 8, 1, 64, 0, "Frames recorded per allocation, for leaks and check")    \
+    X(check, NUM, 0, 0, 2, 0,                                                                   \
+      "1: redzones after blocks, freed blocks poisoned and quarantined, checked at free; 2: "  \
+      "also the whole heap every check_every calls")                                           \
+    X(check_every, NUM, 1000, 1, UINT32_MAX, 0, "With check=2, calls between heap checks")     \
+    X(quarantine, SIZE, 16u << 20, 0, SIZE_MAX / 2, 0,                                          \
+      "With check=1, bytes of freed blocks held back before reuse")                            \
+    X(trace, PATH, 0, 0, 0, 0, "Record every call (function, sizes, pointers, thread, time) to this file") \
+    X(heapmap, PATH, 0, 0, 0, 0, "At exit, write an SVG picture of the heap to this file")     \
+    X(heapmap_signal, BOOL, 0, 0, 1, 0, "Also write the heap map on each SIGUSR2")             \
+    X(log, PATH, 0, 0, 0, 0, "Where reports and warnings go instead of stderr")                \
+    X(help, BOOL, 0, 0, 1, 0, "At start, print this table of options to stderr")               \
+    X(fail_sbrk, NUM, 0, 0, UINT32_MAX, 0,                                                      \
       "Fault injection: the N-th call to sbrk from now fails (0: none)")                       \
-    X(fail_mmap, NUM, 0, 0, UINT32_MAX, "The same for mmap and mremap")                         \
-    X(fail_madvise, NUM, 0, 0, UINT32_MAX, "The same for madvise")                              \
-    X(fail_rate, NUM, 0, 0, 100,                                                                \
+    X(fail_mmap, NUM, 0, 0, UINT32_MAX, 0, "The same for mmap and mremap")                      \
+    X(fail_madvise, NUM, 0, 0, UINT32_MAX, 0, "The same for madvise")                           \
+    X(fail_rate, NUM, 0, 0, 100, 0,                                                             \
       "Each sbrk, mmap, mremap and madvise call fails with this probability, in percent")      \
-    X(fail_seed, NUM, 1, 0, UINT32_MAX, "The seed of fail_rate's choices")
+    X(fail_seed, NUM, 1, 0, UINT32_MAX, 0, "The seed of fail_rate's choices")
 
+#define MM_PATH_MAX 256
+#define MM_OPT_TYPE_SIZE(n)   size_t n;
+#define MM_OPT_TYPE_NUM(n)    size_t n;
+#define MM_OPT_TYPE_BOOL(n)   size_t n;
+#define MM_OPT_TYPE_CHOICE(n) size_t n;
+#define MM_OPT_TYPE_PATH(n)   char n[MM_PATH_MAX];
 struct mm_options {
-#define MM_OPTION_FIELD(name, kind, def, lo, hi, help) size_t name;
+#define MM_OPTION_FIELD(name, kind, def, lo, hi, words, help) MM_OPT_TYPE_##kind(name)
     MM_OPTIONS(MM_OPTION_FIELD)
 #undef MM_OPTION_FIELD
 };
@@ -350,6 +402,13 @@ int mm_options_apply(const char *s);
 /* ---- alloc.c: the allocation API under internal names. */
 extern _Atomic bool mm_ready;
 void mm_init(void);
+/* n bytes aligned to align (a power of two, 16 or more), from the thread
+ * cache, the heap or a mapping of their own; NULL with ENOMEM. Lock not
+ * held. Every allocation comes down to this. */
+void *mm_alloc_plain(size_t n, size_t align, const char *fn);
+/* Frees a validated chunk the usual way (cache, heap or unmap). Lock held. */
+void mm_free_plain(mm_chunk *c, const char *fn);
+void mm_set_enomem(void);
 void *mm_malloc(size_t n);
 void mm_free(void *p);
 void *mm_calloc(size_t n, size_t m);
@@ -357,6 +416,50 @@ void *mm_realloc(void *p, size_t n);
 void *mm_memalign(size_t align, size_t n);
 size_t mm_usable_size(const void *p);
 int mm_trim(size_t pad);
+
+/* ---- debug.c: the paths while stats, leaks, check or trace is on. */
+extern bool mm_debug;
+#define MM_PAT_NEW   0xbe   /* check=1: a new block (reading it uninitialised shows) */
+#define MM_PAT_RED   0xfa   /* the redzone after a block */
+#define MM_PAT_FREED 0xdd   /* a freed block in the quarantine */
+void *mm_debug_alloc(size_t n, size_t align, int call);
+void mm_debug_free(void *p, int call);
+void *mm_debug_realloc(void *p, size_t n);
+size_t mm_debug_usable(const void *p);
+void mm_debug_flush_quarantine(const char *fn);     /* lock held */
+/* A live block's size as asked for, and the site that allocated it (0 when
+ * it has no record). Lock held. */
+void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site);
+
+/* ---- leaks.c: leaks=1, the report at exit (it may end the process with
+ * leak_exitcode). Lock not held. */
+void mm_leaks_report(void);
+
+/* ---- heapmap.c: heapmap=PATH. */
+void mm_heapmap_write(void);      /* lock held */
+void mm_heapmap_init(void);       /* installs the SIGUSR2 handler if asked */
+
+/* ---- sites.c: call stacks, each stored once; an id names one. Lock held. */
+uint32_t mm_site_intern(const uintptr_t *pcs, int depth);   /* 0: none, or no memory */
+int mm_site_frames(uint32_t id, const uintptr_t **pcs);
+void mm_site_print(uint32_t id, const char *indent);        /* one symbolised frame a line */
+size_t mm_site_limit(void);                                 /* every id is below this */
+void mm_frames_print(const uintptr_t *pcs, int depth, const char *indent);
+
+/* ---- stats.c: what stats=1 counts (in debug modes, lock held), and its
+ * report at exit. */
+enum { MM_CALL_MALLOC, MM_CALL_CALLOC, MM_CALL_REALLOC, MM_CALL_MEMALIGN, MM_CALL_FREE,
+       MM_CALL_USABLE, MM_NCALLS };
+void mm_count_alloc(int call, size_t asked, bool ok);
+void mm_count_free(size_t asked);
+void mm_count_call(int call);
+void mm_count_live(size_t usable, int blocks);     /* blocks: +1 or -1 */
+void mm_stats_report(void);
+
+/* ---- trace.c: trace=PATH, every call recorded. Lock held. */
+void mm_trace(int call, const void *ptr, size_t size, size_t align, const void *result);
+void mm_trace_flush(void);
+void mm_trace_after_fork(void);
 
 /* ---- report.c: heap summaries (stats=1, malloc_stats, mallinfo2). */
 struct mm_summary {
@@ -368,6 +471,49 @@ struct mm_summary {
     size_t released_bytes, foreign_brk, reentered;
 };
 void mm_summarize(struct mm_summary *s);   /* lock held */
-void mm_report(void);
+
+/* ---- stack.c: the calling thread's call stack, without allocating.
+ * Frames are unwound by the compilers' call frame information (.eh_frame),
+ * so code without frame pointers (libmymalloc's own, most distributions'
+ * programs) unwinds as well as code with them. Each step is checked: every
+ * read lies between the stack pointer and the top of this thread's stack,
+ * each frame starts above the one before, each return address lies in the
+ * code of a loaded object. What cannot be unwound for sure (code without
+ * unwind tables, JIT code, another stack after a signal) ends the stack
+ * there: a stack may be short, its frames are never made up. No
+ * allocation, no lock (objects are found with _dl_find_object, glibc 2.35,
+ * not dl_iterate_phdr); async-signal-safe. */
+/* Once, at start, outside the lock. (Capture works without it.) */
+void mm_stack_init(void);
+/* Fills pcs with up to max return addresses of the calling thread,
+ * innermost first, skipping libmymalloc's own frames: pcs[0] is the return
+ * address of the program's call to malloc (free, ...), always exact. Across
+ * a signal handler the stack goes on with the interrupted pc (an exact pc,
+ * not a return address). Returns the count. Cost at depth 8: about 20 ns
+ * for a stack this thread captured last time (it is replayed, checked word
+ * by word), 60 ns for a new one; the first capture on a thread also asks
+ * /proc/self/maps where its stack ends (one ioctl, ~10 us). */
+int mm_stack_capture(uintptr_t *pcs, int max);
+/* The top (the end, exclusive) of the calling thread's current stack:
+ * everything from the stack pointer up to it is mapped and readable.
+ * 0 when it cannot be known (no /proc, on a thread other than main). */
+uintptr_t mm_stack_top(void);
+
+/* ---- symbols.c: names for code addresses, for reports. Symbols come from
+ * the module's ELF file on disk (.symtab, else the debug file its build
+ * id names, else .dynsym), mapped read-only and cached. It opens files,
+ * so it has no place on an allocation path, but it never allocates. */
+/* Writes "function+0x1c (module+0x11c9)" for a return address pc (as
+ * mm_stack_capture gives): the function holding pc - 1, the call itself
+ * (which ends its function when the callee never returns), the offset of
+ * pc in it, the module's file name and the offset of pc in the module
+ * that addr2line -e wants (pc minus the load bias). "(module+0x11c9)"
+ * when no function symbol covers it, "(unknown)" when pc is in no loaded
+ * module. Always NUL-terminates; returns the length. */
+size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap);
+/* The path of the loaded module that holds address pc (the program's own
+ * file for the program), and *offset = pc minus its load bias; NULL when
+ * pc is in none. The string lives as long as the module is loaded. */
+const char *mm_module_of(uintptr_t pc, uintptr_t *offset);
 
 #endif

@@ -10,22 +10,29 @@
 
 extern char **environ;
 
+#define MM_OPT_INIT_SIZE(n, d)   .n = d,
+#define MM_OPT_INIT_NUM(n, d)    .n = d,
+#define MM_OPT_INIT_BOOL(n, d)   .n = d,
+#define MM_OPT_INIT_CHOICE(n, d) .n = d,
+#define MM_OPT_INIT_PATH(n, d)
 struct mm_options mm_opt = {
-#define DEFAULT(name, kind, def, lo, hi, help) .name = def,
+#define DEFAULT(name, kind, def, lo, hi, words, help) MM_OPT_INIT_##kind(name, def)
     MM_OPTIONS(DEFAULT)
 #undef DEFAULT
 };
 
-enum kind { SIZE, BOOL, NUM };
+enum kind { SIZE, NUM, BOOL, CHOICE, PATH };
 
 static const struct option {
     const char *name;
     enum kind kind;
     size_t def, lo, hi;
+    const char *words;
     size_t offset;
     const char *help;
 } table[] = {
-#define ROW(name, kind, def, lo, hi, help) { #name, kind, def, lo, hi, offsetof(struct mm_options, name), help },
+#define ROW(name, kind, def, lo, hi, words, help) \
+    { #name, kind, def, lo, hi, words, offsetof(struct mm_options, name), help },
     MM_OPTIONS(ROW)
 #undef ROW
 };
@@ -101,12 +108,40 @@ static bool parse_bool(const char *s, size_t len, size_t *out)
     return false;
 }
 
+/* The n-th word of a CHOICE's "a|b|c", and its length. */
+static const char *word(const char *words, size_t n, size_t *len)
+{
+    for (; n && *words; words++)
+        n -= *words == '|';
+    *len = strchrnul(words, '|') - words;
+    return words;
+}
+
+static bool parse_choice(const char *words, const char *s, size_t len, size_t *out)
+{
+    for (size_t i = 0, wl; *word(words, i, &wl); i++)
+        if (wl == len && !strncmp(word(words, i, &wl), s, len))
+            return *out = i, true;
+    return false;
+}
+
 static const char *value_str(char buf[24], const struct option *o, size_t v)
 {
-    if (o->kind == SIZE)
+    size_t len;
+    const char *w;
+    switch (o->kind) {
+    case SIZE:
         return size_str(buf, v);
-    mm_fmt(buf, 24, "%zu", v);
-    return buf;
+    case CHOICE:
+        w = word(o->words, v, &len);
+        mm_fmt(buf, 24, "%.*s", (int)len, w);
+        return buf;
+    case PATH:
+        return o->name[0] == 'l' ? "stderr" : "none";
+    default:
+        mm_fmt(buf, 24, "%zu", v);
+        return buf;
+    }
 }
 
 static void describe(char *buf, size_t cap, const struct option *o)
@@ -114,12 +149,54 @@ static void describe(char *buf, size_t cap, const struct option *o)
     char lo[24], hi[24];
     if (o->kind == BOOL)
         mm_fmt(buf, cap, "0 or 1");
+    else if (o->kind == CHOICE)
+        mm_fmt(buf, cap, "one of %s", o->words);
     else if (o->kind == NUM)
         mm_fmt(buf, cap, "a number from %zu to %zu", o->lo, o->hi);
     else if (o->hi >= SIZE_MAX / 2)
         mm_fmt(buf, cap, "a size of at least %s, such as 64K or 2M", size_str(lo, o->lo));
     else
         mm_fmt(buf, cap, "a size from %s to %s, such as 64K or 2M", size_str(lo, o->lo), size_str(hi, o->hi));
+}
+
+/* A PATH value: it must fit, and the file must be one we can write. */
+static bool set_path(const struct option *o, char *field, const char *val, size_t vlen)
+{
+    char path[MM_PATH_MAX];
+    if (vlen >= MM_PATH_MAX) {
+        mm_print("mymalloc: MYMALLOC_OPTIONS: the path for %s is longer than %d bytes; using the "
+                 "default (%s)\n", o->name, MM_PATH_MAX - 1, value_str(path, o, 0));
+        return false;
+    }
+    memcpy(path, val, vlen);
+    path[vlen] = '\0';
+    int e = vlen ? mm_path_writable(path) : 0;
+    if (e) {
+        char def[24];
+        mm_print("mymalloc: MYMALLOC_OPTIONS: cannot write to '%s' for %s (%s); using the default "
+                 "(%s)\n", path, o->name, strerrordesc_np(e), value_str(def, o, 0));
+        field[0] = '\0';
+        return false;
+    }
+    memcpy(field, path, vlen + 1);
+    return true;
+}
+
+static bool loaded;     /* MYMALLOC_OPTIONS was read */
+
+/* Options that decide how blocks are laid out or where reports go. */
+static bool start_only(const struct option *o)
+{
+    static const size_t offsets[] = {
+        offsetof(struct mm_options, stats), offsetof(struct mm_options, leaks),
+        offsetof(struct mm_options, check), offsetof(struct mm_options, trace),
+        offsetof(struct mm_options, heapmap), offsetof(struct mm_options, heapmap_signal),
+        offsetof(struct mm_options, log),
+    };
+    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++)
+        if (o->offset == offsets[i])
+            return true;
+    return false;
 }
 
 /* Sets one option; false (after a warning) when it cannot. */
@@ -134,21 +211,28 @@ static bool set(const char *name, size_t nlen, const char *val, size_t vlen, boo
                  "lists them)\n", (int)nlen, name);
         return false;
     }
+    char *field = (char *)&mm_opt + o->offset;
+    if (loaded && start_only(o)) {
+        mm_print("mymalloc: %s can only be set at start, in MYMALLOC_OPTIONS; ignored\n", o->name);
+        return false;
+    }
+    if (o->kind == PATH)
+        return set_path(o, field, has_val ? val : "", has_val ? vlen : 0);
     size_t v = 0;
-    bool ok = o->kind == SIZE  ? has_val && parse_size(val, vlen, &v)
-            : o->kind == NUM   ? has_val && parse_num(val, vlen, &v)
-            : has_val          ? parse_bool(val, vlen, &v)
-                               : (v = 1, true);
-    size_t *field = (size_t *)((char *)&mm_opt + o->offset);
+    bool ok = o->kind == SIZE   ? has_val && parse_size(val, vlen, &v)
+            : o->kind == NUM    ? has_val && parse_num(val, vlen, &v)
+            : o->kind == CHOICE ? (has_val ? parse_choice(o->words, val, vlen, &v) : (v = 1, true))
+            : has_val           ? parse_bool(val, vlen, &v)
+                                : (v = 1, true);
     if (ok && v >= o->lo && v <= o->hi) {
-        *field = v;
+        *(size_t *)field = v;
         return true;
     }
     char what[96], def[24];
     describe(what, sizeof what, o);
     mm_print("mymalloc: MYMALLOC_OPTIONS: bad value '%.*s' for %s (%s); using the default %s\n",
              (int)vlen, has_val ? val : "", o->name, what, value_str(def, o, o->def));
-    *field = o->def;
+    *(size_t *)field = o->def;
     return false;
 }
 
@@ -179,18 +263,20 @@ int mm_options_apply(const char *s)
 
 void mm_options_load(void)
 {
-    static bool loaded;
     static const char key[] = "MYMALLOC_OPTIONS=";
     if (loaded || !environ)
         return;         /* too early: the constructor will come back */
-    loaded = true;
     const char *s = NULL;
     for (char **e = environ; *e; e++)
         if (!strncmp(*e, key, sizeof key - 1))
             s = *e + sizeof key - 1;
     mm_options_apply(s);
+    loaded = true;
+    /* The debugging options change how every block is laid out: they are
+     * decided here, once, before the thread caches come into use. */
+    mm_debug = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+    mm_out_configure();
     if (mm_opt.help)
         print_help();
-    if (mm_opt.stats)
-        mm_out_keep_stderr();
+    mm_heapmap_init();
 }

@@ -10,6 +10,12 @@
 #include <unistd.h>
 
 size_t mm_page = 4096;
+unsigned long mm_os_calls[MM_OS_NCALLS];
+
+static void count(int call)
+{
+    __atomic_fetch_add(&mm_os_calls[call], 1, __ATOMIC_RELAXED);
+}
 
 /* Fault injection (the fail_* options): a call of a kind fails when it is
  * the fail_<kind>-th since the options were set, or at random with
@@ -51,6 +57,8 @@ void *mm_os_sbrk(intptr_t n)
     if (n > 0 && fail(SBRK))
         return NULL;
     int e = errno;
+    if (n)
+        count(MM_OS_SBRK);
     void *p = sbrk(n);
     errno = e;
     return p == (void *)-1 ? NULL : p;
@@ -66,6 +74,7 @@ void *mm_os_map(size_t n)
     if (fail(MMAP))
         return NULL;
     int e = errno;
+    count(MM_OS_MMAP);
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     errno = e;
     return p == MAP_FAILED ? NULL : p;
@@ -74,6 +83,7 @@ void *mm_os_map(size_t n)
 void mm_os_unmap(void *p, size_t n)
 {
     int e = errno;
+    count(MM_OS_MUNMAP);
     munmap(p, n);
     errno = e;
 }
@@ -83,6 +93,7 @@ void *mm_os_remap(void *p, size_t old_n, size_t new_n)
     if (fail(MMAP))
         return NULL;
     int e = errno;
+    count(MM_OS_MREMAP);
     void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
     errno = e;
     return q == MAP_FAILED ? NULL : q;
@@ -95,6 +106,7 @@ size_t mm_os_release(void *p, size_t n)
     if (hi <= lo || fail(MADVISE))
         return 0;
     int e = errno;
+    count(MM_OS_MADVISE);
     int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);
     errno = e;
     return r == 0 ? hi - lo : 0;

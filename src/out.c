@@ -12,25 +12,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Reports may come at exit, after the program has closed stderr (ls does).
- * So when a report is asked for, stderr is duplicated to a descriptor of
- * our own at start. Before each write we check that it is still the same
- * file: a program that closed it and opened something else under that
- * number must not get our lines in its file. */
+/* Where reports go: the log file (log=PATH), or stderr. Reports may come
+ * at exit, after the program has closed stderr (ls does), so when a report
+ * is asked for, stderr is duplicated to a descriptor of our own at start.
+ * Before each write we check that it is still the same file: a program that
+ * closed it and opened something else under that number must not get our
+ * lines in its file. */
 static int own_fd = -1;
 static dev_t own_dev;
 static ino_t own_ino;
 
-void mm_out_keep_stderr(void)
+static void keep(int fd)
 {
     struct stat st;
-    if (own_fd >= 0 || fstat(2, &st) != 0)
+    if (fd < 0 || fstat(fd, &st) != 0)
         return;
-    int e = errno;
-    own_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
-    errno = e;
+    own_fd = fd;
     own_dev = st.st_dev;
     own_ino = st.st_ino;
+}
+
+void mm_out_configure(void)
+{
+    int e = errno;
+    if (own_fd >= 0)
+        close(own_fd);
+    own_fd = -1;
+    if (mm_opt.log[0])
+        keep(mm_path_open(mm_opt.log, O_APPEND));
+    else if (mm_debug || mm_opt.heapmap[0])
+        keep(fcntl(2, F_DUPFD_CLOEXEC, 100));
+    errno = e;
+}
+
+void mm_out_after_fork(void)
+{
+    if (strstr(mm_opt.log, "%p"))
+        mm_out_configure();     /* a log of its own for the child */
 }
 
 static int out_fd(void)
@@ -54,6 +72,43 @@ void mm_write(const char *s, size_t n)
         n -= (size_t)w;
     }
     errno = e;
+}
+
+/* Expands %p in a path template to the process id. */
+static bool expand(char *dst, size_t cap, const char *tmpl)
+{
+    size_t n = 0;
+    for (const char *s = tmpl; *s; s++) {
+        if (s[0] == '%' && s[1] == 'p') {
+            n += mm_fmt(dst + n, cap - n, "%d", (int)getpid());
+            s++;
+        } else if (n + 1 < cap) {
+            dst[n++] = *s;
+        }
+        if (n + 1 >= cap)
+            return false;
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+int mm_path_open(const char *tmpl, int flags)
+{
+    char path[MM_PATH_MAX + 32];
+    if (!expand(path, sizeof path, tmpl)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int mm_path_writable(const char *tmpl)
+{
+    int e = errno, fd = mm_path_open(tmpl, O_APPEND), r = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+    return r;
 }
 
 struct sink { char *buf; size_t cap, len; };
@@ -198,6 +253,19 @@ void mm_print(const char *fmt, ...)
     size_t n = mm_vfmt(buf, sizeof buf, fmt, ap);
     va_end(ap);
     mm_write(buf, n);
+}
+
+const char *mm_thousands(char buf[32], size_t n)
+{
+    char digits[24];
+    size_t len = mm_fmt(digits, sizeof digits, "%zu", n), o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 const char *mm_bytes(char buf[24], size_t n)

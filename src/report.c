@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char *program_invocation_short_name;
-
 static void count_big(mm_chunk *c, void *arg)
 {
     struct mm_summary *s = arg;
@@ -24,7 +22,7 @@ void mm_summarize(struct mm_summary *s)
         s->heap_bytes += (size_t)(g->end - (char *)g);
         mm_chunk *fence = mm_fence(g);
         for (mm_chunk *c = (mm_chunk *)g->base; c < fence && mm_size(c); c = mm_next(c)) {
-            if (c->head & MM_CACHED) {
+            if ((c->head & MM_QUARANTINED) || (mm_inuse(c) && mm_is_cached(c))) {
                 s->cached_blocks++;
                 s->cached_bytes += mm_usable(c);
             } else if (mm_inuse(c)) {
@@ -47,24 +45,22 @@ void mm_summarize(struct mm_summary *s)
     s->reentered = atomic_load(&mm_reentered);
 }
 
-void mm_report(void)
+/* At exit, in this order: the heap map drawn, the quarantine checked
+ * (check=1), the trace written out, the stats printed; the leak report
+ * comes last, since it may end the process with leak_exitcode. */
+__attribute__((destructor)) static void at_exit(void)
 {
-    struct mm_summary s;
-    if (!mm_lock())
+    if (!atomic_load(&mm_ready))
         return;
-    mm_summarize(&s);
-    mm_unlock();
-    char a[24], b[24], c[24], d[24], e[24], f[24];
-    mm_print("mymalloc: %s (pid %d): %zu live blocks (%s), %zu cached (%s), %zu free chunks (%s, "
-             "largest %s), heap %s in %zu segment%s, %zu mapped blocks (%s)\n",
-             program_invocation_short_name, (int)getpid(), s.live_blocks, mm_bytes(a, s.live_bytes),
-             s.cached_blocks, mm_bytes(f, s.cached_bytes), s.free_chunks, mm_bytes(b, s.free_bytes),
-             mm_bytes(c, s.largest_free), mm_bytes(d, s.heap_bytes), s.segments,
-             s.segments == 1 ? "" : "s", s.mapped_blocks, mm_bytes(e, s.mapped_bytes));
-}
-
-__attribute__((destructor)) static void report_at_exit(void)
-{
-    if (mm_opt.stats && atomic_load(&mm_ready))
-        mm_report();
+    if (mm_lock()) {
+        mm_heapmap_write();
+        if (mm_opt.check)
+            mm_debug_flush_quarantine("exit");
+        mm_trace_flush();
+        mm_unlock();
+    }
+    if (mm_opt.stats)
+        mm_stats_report();
+    if (mm_opt.leaks)
+        mm_leaks_report();
 }

@@ -28,10 +28,22 @@ alloc_one() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$1" 
     [[ $stderr == *"bad value '100' for mmap_threshold"*"using the default 128K" ]]
     alloc_one "mmap_threshold=99999999999999999999999" 200000
     [[ $stderr == *"bad value '99999999999999999999999'"* ]]
-    alloc_one "stats=maybe" 10
-    [ "$stderr" = "mymalloc: MYMALLOC_OPTIONS: bad value 'maybe' for stats (0 or 1); using the default 0" ]
+    alloc_one "leaks=maybe" 10
+    [ "$stderr" = "mymalloc: MYMALLOC_OPTIONS: bad value 'maybe' for leaks (0 or 1); using the default 0" ]
+    alloc_one "stats=xml" 10
+    [ "$stderr" = "mymalloc: MYMALLOC_OPTIONS: bad value 'xml' for stats (one of 0|1|json); using the default 0" ]
+    alloc_one "check=3" 10
+    [ "$stderr" = "mymalloc: MYMALLOC_OPTIONS: bad value '3' for check (a number from 0 to 2); using the default 0" ]
     alloc_one "trim_threshold=" 10
     [[ $stderr == *"bad value '' for trim_threshold"* ]]
+}
+
+@test "an unwritable path gets a warning and the default" {
+    alloc_one "log=/nonexistent/dir/log.txt:trace=/proc/nope" 10
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "mapped=0" ]
+    grep -qxF "mymalloc: MYMALLOC_OPTIONS: cannot write to '/nonexistent/dir/log.txt' for log (No such file or directory); using the default (stderr)" <<<"$stderr"
+    grep -qF "mymalloc: MYMALLOC_OPTIONS: cannot write to '/proc/nope' for trace" <<<"$stderr"
 }
 
 @test "an unknown option gets a warning and is ignored" {
@@ -43,7 +55,7 @@ alloc_one() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$1" 
 @test "empty pieces and a bare boolean name are accepted" {
     alloc_one ":stats::" 10
     [ "$status" -eq 0 ]
-    [[ $stderr == "mymalloc: alloc_one (pid "* ]]
+    [[ $stderr == "mymalloc: stats for alloc_one (pid "* ]]
 }
 
 @test "the README's table of options is the library's own list" {

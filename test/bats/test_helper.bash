@@ -30,18 +30,19 @@ assert_same() {
 }
 
 # Proves that the library was loaded and allocating in a process named
-# $1 of the preloaded run: the summary it prints at exit with stats=1. A run
-# under glibc's malloc prints no such line.
+# $1 of the preloaded run: the report it prints at exit with stats=1, with
+# its calls counted. A run under glibc's malloc prints no such line.
 assert_loaded() {
     local file="${2:-$T/lib.err}"
-    if ! grep -Eq "^mymalloc: $1 \(pid [0-9]+\): [0-9]+ live blocks" "$file"; then
-        echo "no mymalloc summary from a process named '$1' in $file:"; head -20 "$file"; return 1
+    if ! grep -Eq "^mymalloc: stats for $1 \(pid [0-9]+\)$" "$file" ||
+       ! grep -Eq "^  malloc +[1-9][0-9]* " "$file"; then
+        echo "no mymalloc report from a process named '$1' in $file:"; head -20 "$file"; return 1
     fi
 }
 
-# Nothing but summaries on stderr: no diagnostics, no warnings.
+# Nothing but the stats reports on stderr: no diagnostics, no warnings.
 assert_quiet() {
-    if grep -v -E '^mymalloc: [^ ]+ \(pid [0-9]+\): ' "$T/lib.err" | grep -q 'mymalloc'; then
+    if grep -v -E '^mymalloc: stats for [^ ]+ \(pid [0-9]+\)$' "$T/lib.err" | grep -q 'mymalloc'; then
         echo "the library complained:"; grep mymalloc "$T/lib.err" | head; return 1
     fi
 }

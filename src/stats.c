@@ -1,0 +1,131 @@
+/* stats.c -- what stats=1 counts, and the report it prints.
+ *
+ * The counters move only in the debug paths (debug.c, with the lock held),
+ * so the allocator pays nothing for them when stats is off. The report
+ * adds what is always known: the heap (a walk), the system calls (os.c)
+ * and the thread caches (cache.c). stats=1 prints a table for people,
+ * stats=json one JSON object for programs. */
+#include "mm.h"
+
+#include <string.h>
+#include <unistd.h>
+
+extern char *program_invocation_short_name;
+
+static struct {
+    uint64_t calls[MM_NCALLS], bytes[MM_NCALLS], failed;
+    uint64_t live_blocks, live_bytes, peak_blocks, peak_bytes;
+} count;
+
+void mm_count_call(int call)
+{
+    count.calls[call]++;
+}
+
+void mm_count_alloc(int call, size_t asked, bool ok)
+{
+    count.calls[call]++;
+    count.bytes[call] += asked;
+    count.failed += !ok;
+}
+
+void mm_count_free(size_t asked)
+{
+    count.calls[MM_CALL_FREE]++;
+    count.bytes[MM_CALL_FREE] += asked;
+}
+
+void mm_count_live(size_t asked, int blocks)
+{
+    if (blocks > 0) {
+        count.live_blocks++;
+        count.live_bytes += asked;
+        if (count.live_bytes > count.peak_bytes)
+            count.peak_bytes = count.live_bytes;
+        if (count.live_blocks > count.peak_blocks)
+            count.peak_blocks = count.live_blocks;
+    } else if (count.live_blocks) {
+        count.live_blocks--;
+        count.live_bytes -= asked < count.live_bytes ? asked : count.live_bytes;
+    }
+}
+
+static const char *const call_name[MM_NCALLS] = { "malloc", "calloc", "realloc", "aligned", "free",
+                                                  "malloc_usable_size" };
+static const char *const os_name[MM_OS_NCALLS] = { "sbrk", "mmap", "munmap", "mremap", "madvise" };
+
+static void table(const struct mm_summary *s, const struct mm_cache_counts *k)
+{
+    char a[24], b[24], c[24], d[24];
+    mm_print("mymalloc: stats for %s (pid %d)%s\n", program_invocation_short_name, (int)getpid(),
+             mm_debug ? "" : " (calls not counted: stats is off)");
+    mm_print("  %-20s %12s %14s\n", "calls", "count", "bytes");
+    for (int i = 0; i < MM_NCALLS; i++) {
+        if (i == MM_CALL_USABLE)
+            mm_print("  %-20s %12llu\n", call_name[i], (unsigned long long)count.calls[i]);
+        else
+            mm_print("  %-20s %12llu %14s\n", call_name[i], (unsigned long long)count.calls[i],
+                     mm_bytes(a, count.bytes[i]));
+    }
+    mm_print("  %-20s %12llu\n", "failed (ENOMEM)", (unsigned long long)count.failed);
+    mm_print("  %-20s %12llu blocks %14s\n", "live now", (unsigned long long)count.live_blocks,
+             mm_bytes(a, count.live_bytes));
+    mm_print("  %-20s %12llu blocks %14s\n", "live at peak", (unsigned long long)count.peak_blocks,
+             mm_bytes(a, count.peak_bytes));
+    mm_print("  %-20s %s in %zu segment%s; free %s in %zu chunk%s, largest %s; top %s\n", "heap",
+             mm_bytes(a, s->heap_bytes), s->segments, s->segments == 1 ? "" : "s",
+             mm_bytes(b, s->free_bytes), s->free_chunks, s->free_chunks == 1 ? "" : "s",
+             mm_bytes(c, s->largest_free), mm_bytes(d, s->top_bytes));
+    mm_print("  %-20s %zu blocks, %s\n", "own mappings", s->mapped_blocks, mm_bytes(a, s->mapped_bytes));
+    mm_print("  %-20s", "system calls");
+    for (int i = 0; i < MM_OS_NCALLS; i++)
+        mm_print("%s %s %lu", i ? "," : "", os_name[i], mm_os_calls[i]);
+    mm_print("\n  %-20s hits %llu, refills %llu, flushes %llu; %zu blocks (%s) cached now\n",
+             "thread caches", (unsigned long long)k->hits, (unsigned long long)k->refills,
+             (unsigned long long)k->flushes, s->cached_blocks, mm_bytes(a, s->cached_bytes));
+}
+
+static void json(const struct mm_summary *s, const struct mm_cache_counts *k)
+{
+    char buf[1024];
+    size_t n = mm_fmt(buf, sizeof buf, "{\"program\":\"%s\",\"pid\":%d,\"counted\":%s,\"calls\":{",
+                      program_invocation_short_name, (int)getpid(), mm_debug ? "true" : "false");
+    for (int i = 0; i < MM_NCALLS; i++)
+        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%llu", i ? "," : "", call_name[i],
+                    (unsigned long long)count.calls[i]);
+    n += mm_fmt(buf + n, sizeof buf - n, "},\"bytes\":{");
+    for (int i = 0; i < MM_NCALLS; i++)
+        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%llu", i ? "," : "", call_name[i],
+                    (unsigned long long)count.bytes[i]);
+    mm_write(buf, n);
+    mm_print("},\"failed\":%llu,\"live\":{\"blocks\":%llu,\"bytes\":%llu},\"peak\":{\"blocks\":%llu,"
+             "\"bytes\":%llu},", (unsigned long long)count.failed, (unsigned long long)count.live_blocks,
+             (unsigned long long)count.live_bytes, (unsigned long long)count.peak_blocks,
+             (unsigned long long)count.peak_bytes);
+    mm_print("\"heap\":{\"bytes\":%zu,\"segments\":%zu,\"free_bytes\":%zu,\"free_chunks\":%zu,"
+             "\"largest_free\":%zu,\"top\":%zu},\"mapped\":{\"blocks\":%zu,\"bytes\":%zu},",
+             s->heap_bytes, s->segments, s->free_bytes, s->free_chunks, s->largest_free, s->top_bytes,
+             s->mapped_blocks, s->mapped_bytes);
+    n = mm_fmt(buf, sizeof buf, "\"syscalls\":{");
+    for (int i = 0; i < MM_OS_NCALLS; i++)
+        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%lu", i ? "," : "", os_name[i], mm_os_calls[i]);
+    mm_write(buf, n);
+    mm_print("},\"cache\":{\"hits\":%llu,\"refills\":%llu,\"flushes\":%llu,\"blocks\":%zu,\"bytes\":%zu}}\n",
+             (unsigned long long)k->hits, (unsigned long long)k->refills, (unsigned long long)k->flushes,
+             s->cached_blocks, s->cached_bytes);
+}
+
+void mm_stats_report(void)
+{
+    struct mm_summary s;
+    struct mm_cache_counts k;
+    if (!mm_lock())
+        return;
+    mm_summarize(&s);
+    mm_cache_counts(&k);
+    if (mm_opt.stats == 2)
+        json(&s, &k);
+    else
+        table(&s, &k);
+    mm_unlock();
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# check=1 and check=2: memory errors caught when they can be seen, reported
+# with the block's size and the stacks that allocated and freed it.
+
+load test_helper
+
+setup() { common_setup; }
+
+checked() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="check=1${2:+:$2}" "$BUILD/programs/$1" "${@:3}"; }
+
+@test "without check=1 the buggy programs run to the end (nothing catches them)" {
+    for p in overflow_one use_after_free; do
+        run --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/programs/$p"
+        [ "$status" -eq 0 ] && [ -z "$stderr" ]
+    done
+}
+
+@test "a one-byte overflow is reported at free, with the offset past the end and both stacks" {
+    checked overflow_one
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ free\(\):\ heap-buffer-overflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ 1\ byte\ written\ past\ its\ end,\ from\ offset\ 40$ ]]
+    [ "${stderr_lines[1]}" = "  the block was allocated by:" ]
+    [[ ${stderr_lines[2]} =~ ^\ \ \ \ #0\ write_past_end\+0x[0-9a-f]+\ \(overflow_one\+0x[0-9a-f]+\)$ ]]
+    [[ ${stderr_lines[3]} =~ ^\ \ \ \ #1\ main\+0x ]]
+    [ "${stderr_lines[4]}" = "  found in free(), called from:" ]
+    [[ ${stderr_lines[5]} =~ ^\ \ \ \ #0\ main\+0x ]]
+}
+
+@test "a write after free is reported with the offset inside the block and where it was freed" {
+    checked use_after_free
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ at\ exit:\ write-after-free\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ written\ at\ offset\ 8\ after\ it\ was\ freed$ ]]
+    [[ ${stderr_lines[2]} == "    #0 make_block+"* ]]
+    [ "${stderr_lines[4]}" = "  and freed by:" ]
+    [[ ${stderr_lines[5]} == "    #0 drop_block+"* ]]
+    [[ ${stderr_lines[6]} == "    #1 main+"* ]]
+}
+
+@test "a write after free is found when the block leaves the quarantine" {
+    checked use_after_free "quarantine=4K" more
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ free\(\):\ write-after-free\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ written\ at\ offset\ 8 ]]
+    [ "${stderr_lines[7]}" = "  found in free(), called from:" ]
+    [[ ${stderr_lines[8]} == "    #0 main+"* ]]
+    # with no quarantine the block is reused at once: nothing to see
+    checked use_after_free "quarantine=0" more
+    [ "$status" -eq 0 ]
+}
+
+@test "a double free is reported with the stacks of the allocation and of both frees" {
+    checked double_free_check
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ free\(\):\ double\ free\ of\ the\ 40-byte\ block\ 0x[0-9a-f]+$ ]]
+    [[ ${stderr_lines[2]} == "    #0 make_block+"* ]]
+    [[ ${stderr_lines[5]} == "    #0 drop_block+"* ]]
+    [ "${stderr_lines[7]}" = "  found in free(), called from:" ]
+    [[ ${stderr_lines[8]} == "    #0 main+"* ]]
+}
+
+@test "new blocks are filled with a pattern under check=1" {
+    checked smash
+    [ "$status" -eq 0 ] && [ "$output" = "fresh=be" ]
+}
+
+@test "check=2 walks the whole heap every check_every calls and stops at a smashed header" {
+    checked smash "check=2:check_every=100" x
+    [ "$status" -eq 134 ]
+    [[ $stderr == *"mymalloc: check: segment 0x"*": bad header at 0x"* ]]
+    [[ ${stderr_lines[-1]} =~ ^mymalloc:\ (malloc|free)\(\):\ check=2:\ the\ heap\ checker\ found\ [0-9]+\ errors?\ \(listed\ above\)$ ]]
+    # check=1 alone does not walk the heap: the smashed block is never freed
+    checked smash "" x
+    [ "$status" -eq 0 ]
+}
+
+@test "scripts/mymalloc --check and --check=2 set the options" {
+    run --separate-stderr "$ROOT/scripts/mymalloc" --check "$BUILD/programs/overflow_one"
+    [ "$status" -eq 134 ] && [[ ${stderr_lines[0]} == *"heap-buffer-overflow"* ]]
+    run --separate-stderr "$ROOT/scripts/mymalloc" --check=2 --options=check_every=100 "$BUILD/programs/smash" x
+    [ "$status" -eq 134 ] && [[ $stderr == *"check=2: the heap checker found"* ]]
+}
+
+@test "real programs run unchanged with check=1 (python3, git, gcc)" {
+    py="$(python3 -c 'import sys; print(sys.executable)')"
+    printf 'int main(void) { return 0; }\n' >"$T/a.c"
+    for cmd in "$py -c print(sum(range(10**5)))" "git --version" "gcc -c $T/a.c -o $T/a.o"; do
+        expected=$($cmd)
+        run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=check=1:stats=1 PYTHONMALLOC=malloc $cmd
+        [ "$status" -eq 0 ]
+        [ "$output" = "$expected" ]
+        [[ $stderr == *"mymalloc: stats for "* ]]    # the library was there
+        ! grep -q 'heap-buffer-overflow\|write-after-free\|double free' <<<"$stderr"
+    done
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bats
+# leaks=1: at exit, every block still live, grouped by the stack that
+# allocated it; lost blocks told apart from reachable ones; the exit status.
+
+load test_helper
+
+setup() { common_setup; }
+
+leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1${1:+:$1}" "$BUILD/programs/leaky"; }
+
+@test "without the library, the leaky program says nothing and exits 0" {
+    run --separate-stderr "$BUILD/programs/leaky"
+    [ "$status" -eq 0 ] && [ -z "$stderr" ]
+}
+
+@test "leaks=1 reports the lost blocks by site, with sizes, counts and function names" {
+    leaky
+    [ "$status" -eq 23 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ leaks\ of\ leaky\ \(pid\ [0-9]+\):\ 2,300\ bytes\ in\ 3\ blocks\ lost,\ from\ 2\ sites$ ]]
+    # the largest site first: make_buffer, called from main
+    [ "${stderr_lines[1]}" = "  2,000 bytes in 2 blocks allocated by:" ]
+    [[ ${stderr_lines[2]} =~ ^\ \ \ \ #0\ make_buffer\+0x[0-9a-f]+\ \(leaky\+0x[0-9a-f]+\)$ ]]
+    [[ ${stderr_lines[3]} =~ ^\ \ \ \ #1\ main\+0x[0-9a-f]+\ \(leaky\+0x[0-9a-f]+\)$ ]]
+    [ "${stderr_lines[4]}" = "  300 bytes in 1 block allocated by:" ]
+    [[ ${stderr_lines[5]} =~ ^\ \ \ \ #0\ parse_name\+0x ]]
+    [[ ${stderr_lines[6]} =~ ^\ \ \ \ #1\ main\+0x ]]
+    [ "${stderr_lines[-1]}" = "SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites; 64 bytes still reachable" ]
+}
+
+@test "a block reachable only from a global is told apart, not counted as lost" {
+    leaky
+    grep -E '^mymalloc: still reachable in leaky \(pid [0-9]+\): 64 bytes in 1 block, from 1 site' <<<"$stderr"
+    grep -A1 '^  64 bytes in 1 block allocated by:' <<<"$stderr" | grep -E '#0 keep_global\+0x'
+    # tidy's blocks were all freed: they appear nowhere
+    ! grep -q tidy <<<"$stderr"
+}
+
+@test "leak_exitcode sets the exit status; 0 leaves it alone" {
+    leaky "leak_exitcode=42"
+    [ "$status" -eq 42 ]
+    leaky "leak_exitcode=0"
+    [ "$status" -eq 0 ]
+    [[ ${stderr_lines[-1]} == "SUMMARY: 2,300 bytes leaked"* ]]
+}
+
+@test "stack_depth limits the frames recorded" {
+    leaky "stack_depth=1"
+    [ "${stderr_lines[1]}" = "  2,000 bytes in 2 blocks allocated by:" ]
+    [[ ${stderr_lines[2]} == "    #0 make_buffer+"* ]]
+    [ "${stderr_lines[3]}" = "  300 bytes in 1 block allocated by:" ]
+}
+
+@test "log=PATH sends the report to a file, %p becoming the process id" {
+    leaky "log=$T/leaks.%p.txt"
+    [ "$status" -eq 23 ] && [ -z "$stderr" ]
+    f=$(ls "$T"/leaks.*.txt)
+    [[ $f =~ leaks\.[0-9]+\.txt$ ]]
+    grep -q '^SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites' "$f"
+}
+
+@test "scripts/mymalloc --leaks runs a program with leaks=1 and passes the leak exit code" {
+    run --separate-stderr "$ROOT/scripts/mymalloc" --leaks "$BUILD/programs/leaky"
+    [ "$status" -eq 23 ]
+    [[ ${stderr_lines[-1]} == "SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites"* ]]
+}
+
+@test "real programs run unchanged with leaks=1 (python3, git, gcc)" {
+    py="$(python3 -c 'import sys; print(sys.executable)')"
+    printf 'int main(void) { return 0; }\n' >"$T/a.c"
+    for cmd in "$py -c print(sum(range(10**5)))" "git --version" "gcc -c $T/a.c -o $T/a.o"; do
+        expected=$($cmd)
+        run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=leaks=1:leak_exitcode=0 PYTHONMALLOC=malloc $cmd
+        [ "$status" -eq 0 ]
+        [ "$output" = "$expected" ]
+        [[ $stderr == *"SUMMARY: "*" bytes leaked in "* ]]   # the report really ran
+    done
+}

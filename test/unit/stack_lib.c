@@ -1,0 +1,53 @@
+/* stack_lib.c -- for test_stack: stands in for libmymalloc's entry points.
+ *
+ * It is built into libmmstack_test.so together with src/stack.c,
+ * src/symbols.c and src/out.c, optimised and without frame pointers, as
+ * the library is: the program calls stack_test_malloc the way it calls
+ * malloc, a few frames of "allocator" run, and the capture must skip them
+ * all and start at the program's call. */
+#include "mm.h"
+
+/* out.c reads these two; the real ones live in options.c and debug.c. */
+struct mm_options mm_opt;
+bool mm_debug;
+
+uintptr_t stack_test_ra;      /* the return address stack_test_malloc saw */
+
+#define KEEP_FRAME() __asm__ volatile("" ::: "memory")   /* no tail call */
+#ifdef __clang__
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE __attribute__((noinline, noipa))   /* noipa: no merging either */
+#endif
+
+NOINLINE static int record(uintptr_t *pcs, int max)
+{
+    int n = mm_stack_capture(pcs, max);
+    KEEP_FRAME();
+    return n;
+}
+
+/* A frame with some weight, like the report paths' buffers. */
+NOINLINE static int debug_alloc(uintptr_t *pcs, int max)
+{
+    volatile char scratch[600];
+    scratch[0] = (char)max;
+    int n = record(pcs, max);
+    KEEP_FRAME();
+    return n + (scratch[0] != (char)max);
+}
+
+NOINLINE static int alloc(uintptr_t *pcs, int max)
+{
+    int n = debug_alloc(pcs, max);
+    KEEP_FRAME();
+    return n;
+}
+
+/* The exported entry: it only forwards, as api.c does (a tail call, so
+ * it may leave no frame of its own). */
+int stack_test_malloc(uintptr_t *pcs, int max)
+{
+    stack_test_ra = (uintptr_t)__builtin_return_address(0);
+    return alloc(pcs, max);
+}
