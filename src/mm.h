@@ -168,7 +168,7 @@ struct mm_heap {
     size_t top_dirty;           /* bytes of top that may be resident */
     size_t free_bytes;          /* in binned free chunks */
     size_t free_dirty;          /* of those, bytes that may be resident */
-    size_t next_purge;          /* free_dirty that makes purge() look again */
+    size_t used_peak;           /* the most in use since the last purge */
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */
@@ -394,6 +394,10 @@ struct mm_options {
 #undef MM_OPTION_FIELD
 };
 extern struct mm_options mm_opt;
+/* mmap_threshold, trim_threshold or top_pad was set (option or mallopt):
+ * the thresholds no longer follow the program (big.c). */
+extern bool mm_thresholds_set;
+#define MM_MMAP_THRESHOLD_MAX (32u << 20)
 void mm_options_load(void);
 /* Applies a MYMALLOC_OPTIONS string; returns the number of bad pieces.
  * Lock held. */
@@ -489,7 +493,7 @@ void mm_stack_init(void);
  * innermost first, skipping libmymalloc's own frames: pcs[0] is the return
  * address of the program's call to malloc (free, ...), always exact. Across
  * a signal handler the stack goes on with the interrupted pc (an exact pc,
- * not a return address). Returns the count. Cost at depth 8: about 20 ns
+ * not a return address). Returns the count. Cost at depth 8: about 10 ns
  * for a stack this thread captured last time (it is replayed, checked word
  * by word), 60 ns for a new one; the first capture on a thread also asks
  * /proc/self/maps where its stack ends (one ioctl, ~10 us). */
