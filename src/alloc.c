@@ -31,6 +31,7 @@ void mm_init(void)
     if (first) {
         mm_os_init();
         mm_ro.secret = mm_os_random() | 1;
+        mm_ro.mark_key = mm_ro.secret ^ UINT64_C(0x63616368656421aa);
         mm_options_load();
         atomic_store_explicit(&mm_ready, true, memory_order_release);
     }
@@ -158,34 +159,39 @@ __attribute__((noinline)) static void free_slow(void *p)
     mm_unlock();
 }
 
-/* What free checks before trusting p when it does not take the lock: the
- * same as mm_validate, which the locked path runs (and reports from) when
- * any of these fails. */
-static inline mm_chunk *fast_free_ok(void *p)
+/* What free checks before trusting p when it does not take the lock: it is
+ * in the heap, aligned, its header intact and in use, not parked in a cache
+ * already. The locked path runs mm_validate (and reports) when any of these
+ * fails; the header after the block is checked in full when the heap gets
+ * the block back (mm_heap_free). */
+/* The size of p's chunk when free may give it to the thread cache without
+ * the lock, or 0. It checks what mm_validate checks, minus what costs: p
+ * is in the newest segment (usually the only one), aligned, its header
+ * intact, in use, not mapped or quarantined, and small enough (one mask);
+ * the next chunk's PINUSE bit is set (one load: an overrun of text or
+ * zeros clears it; an authentic header puts the next one inside the
+ * segment); the block is not in a cache already. When any of this fails
+ * the locked path runs mm_validate, which reports; the next header is
+ * checked in full when the heap gets the block back (mm_heap_free). */
+static inline size_t fast_free_size(void *p)
 {
-    if (MM_UNLIKELY(!p || (uintptr_t)p % MM_ALIGN))
-        return NULL;
-    const mm_segment *s = mm_segment_fast(p);
-    if (MM_UNLIKELY(!s))
-        return NULL;
+    if (MM_UNLIKELY((uintptr_t)p % MM_ALIGN || (uintptr_t)p < mm_ro.lo || (uintptr_t)p >= mm_ro.hi))
+        return 0;
     mm_chunk *c = mm_chunk_of_mem(p);
     uint64_t h = c->head;
-    size_t size = h & MM_SIZE;
-    const mm_chunk *next = mm_chunk_at(c, size);
-    bool ok = (h & (MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE && size <= MM_TC_MAX &&
-              (const char *)next < s->end && mm_head_ok(c) && mm_head_ok(next) &&
-              (next->head & MM_PINUSE) && !mm_is_cached(c);
-    return ok ? c : NULL;
+    bool ok = (h & (MM_TC_TOO_BIG | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE &&
+              mm_head_ok(c) && (mm_next(c)->head & MM_PINUSE) && !mm_is_cached(c);
+    return ok ? h & MM_SIZE : 0;
 }
 
 void mm_free(void *p)
 {
     struct mm_tcache *tc = mm_tc;
-    mm_chunk *c;
-    if (MM_LIKELY(tc && (c = fast_free_ok(p)) != NULL)) {
+    size_t size;
+    if (MM_LIKELY(tc && (size = fast_free_size(p)) != 0)) {
         mm_tc = NULL;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        bool done = mm_cache_push(tc, c, mm_size(c));
+        bool done = mm_cache_push(tc, mm_chunk_of_mem(p), size);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         mm_tc = tc;
         if (MM_LIKELY(done))

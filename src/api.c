@@ -76,6 +76,7 @@ MM_EXPORT int mallopt(int param, int value)
     if (!mm_lock())
         return 0;
     *field = (size_t)value;
+    mm_thresholds_set = true;
     mm_unlock();
     return 1;
 }

@@ -56,6 +56,15 @@ void *mm_big_alloc(size_t n, size_t align)
 void mm_big_free(mm_chunk *c)
 {
     uintptr_t mem = (uintptr_t)mm_mem(c);
+    /* As glibc does: a program that frees mapped blocks of some size will
+     * ask for more of them, so from now on blocks of that size come from
+     * the heap (no mmap, munmap and page faults for each), and the heap
+     * keeps twice that much at its top. Unless the thresholds were set. */
+    size_t len = len_of(c);
+    if (!mm_thresholds_set && len > mm_opt.mmap_threshold && len <= MM_MMAP_THRESHOLD_MAX) {
+        mm_opt.mmap_threshold = len;
+        mm_opt.trim_threshold = 2 * len;
+    }
     mm_pset_del(&live, mem);
     recent[recent_next++ % RECENT] = mem;
     bytes -= len_of(c);

@@ -6,7 +6,7 @@
  * stack is empty or full does a call take the lock, and then it moves half
  * a stack at once: a refill carves several chunks, a flush frees several.
  *
- * Bounds: a class holds MM_TC_CLASS_BYTES worth of its blocks, between 8
+ * Bounds: a class holds MM_TC_CLASS_BYTES worth of its blocks, between 4
  * and 64 of them (and most threads use a few classes). When a thread
  * exits, its blocks go back to the heap and its cache (in pages of its
  * own, never in the heap where an overrun could reach it) is kept for the
@@ -29,7 +29,7 @@ static struct mm_tcache *pool;    /* caches of exited threads */
 static unsigned limit_of(unsigned i)
 {
     unsigned n = MM_TC_CLASS_BYTES / (i * 16);
-    return n < 8 ? 8 : n > 64 ? 64 : n;
+    return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
 static void empty_class(struct mm_tcache *tc, unsigned i, unsigned keep)

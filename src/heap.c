@@ -18,7 +18,14 @@
 #define MMAP_SEGMENT (1u << 20)   /* smallest mmapped segment */
 
 struct mm_heap mm_heap __attribute__((aligned(64)));
-struct mm_ro mm_ro;
+struct mm_ro mm_ro = { .lo = UINTPTR_MAX, .hi = 0 };
+
+/* The fast path of free knows the newest segment by its bounds. */
+static void publish_bounds(const mm_segment *s)
+{
+    __atomic_store_n(&mm_ro.hi, (uintptr_t)s->end, __ATOMIC_RELEASE);
+    __atomic_store_n(&mm_ro.lo, (uintptr_t)s->base, __ATOMIC_RELEASE);
+}
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -101,6 +108,7 @@ static void start_segment(char *mem, size_t len, int kind)
     retire_top();
     s->next = mm_ro.segs;
     __atomic_store_n(&mm_ro.segs, s, __ATOMIC_RELEASE);     /* read without the lock */
+    publish_bounds(s);
     H.active = s;
     H.seg_bytes += (size_t)(hi - lo);
     mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
@@ -125,6 +133,7 @@ static bool grow(size_t nb, const char *fn)
         char *end = (char *)(((uintptr_t)old + len) & ~(uintptr_t)(MM_ALIGN - 1));
         size_t add = (size_t)(end - s->end);
         s->end = end;
+        publish_bounds(s);
         H.seg_bytes += add;
         mm_set_head(mm_fence(s), MM_INUSE);
         set_top(H.top, mm_size(H.top) + add);
@@ -160,8 +169,12 @@ static size_t trim_top(size_t pad, bool force)
     char *brk = s->kind == MM_SEG_BRK ? mm_os_brk_now() : NULL;
     if (brk >= s->end && brk < s->end + MM_ALIGN) {
         size_t cut = (size - pad - MM_MIN_CHUNK) & ~(mm_page - 1);
-        if (!mm_os_sbrk(-(intptr_t)cut))
+        /* the fast path of free stops looking there first */
+        __atomic_store_n(&mm_ro.hi, (uintptr_t)(s->end - cut), __ATOMIC_RELEASE);
+        if (!mm_os_sbrk(-(intptr_t)cut)) {
+            publish_bounds(s);
             return 0;
+        }
         s->end -= cut;
         H.seg_bytes -= cut;
         H.released += cut;
@@ -193,27 +206,30 @@ static size_t release_chunk(mm_chunk *c)
     return n;
 }
 
-/* Free memory inside the heap that may be resident goes back once it is
- * more than a quarter of what is in use (and four times trim_threshold):
- * the free chunks big enough to hold whole pages release them, largest
- * first. A program that frees most of its memory gets it back; one that
- * keeps churning through a large heap does not pay for page faults.
- * Blocks parked in thread caches can leave many free chunks between them,
- * none big enough to be released on its own. */
+/* Free memory inside the heap that may be resident goes back when the
+ * program has given back much of what it used: when what is in use has
+ * fallen to a third of its peak since the last purge, and the free memory that
+ * may be resident is more than a quarter of what is in use (and four times
+ * trim_threshold). The free chunks big enough to hold whole pages release
+ * them, largest first. A program that frees most of its memory gets it
+ * back; one that keeps churning through a heap of the same size does not
+ * pay for page faults on memory it is about to use again. Blocks parked in
+ * thread caches can leave many free chunks between them, none big enough
+ * to be released on its own, which is why this looks at the total. */
 static void purge(void)
 {
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
+    if (used > H.used_peak)
+        H.used_peak = used;
     size_t limit = used / 4;
     if (limit < 4 * mm_opt.trim_threshold)
         limit = 4 * mm_opt.trim_threshold;
-    if (H.free_dirty <= limit || H.free_dirty < H.next_purge)
+    if (H.free_dirty <= limit || used > H.used_peak / 3)
         return;
     for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);
-    /* What is left is in chunks too small to release: do not walk the bins
-     * again until that much more has come. */
-    H.next_purge = H.free_dirty + limit / 2;
+    H.used_peak = used;
 }
 
 /* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
@@ -277,6 +293,11 @@ void mm_heap_free(mm_chunk *c, const char *fn)
 {
     size_t size = mm_size(c), dirty = size;
     mm_chunk *next = mm_chunk_at(c, size);
+    /* The fast path of free does not look at the next header: it is checked
+     * here, before anything trusts it. */
+    if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
+        mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
+               size - 8, mm_mem(c));
     if (!(c->head & MM_PINUSE)) {
         mm_chunk *p = free_prev(c, fn);
         dirty += bin_del(p, fn);
@@ -290,6 +311,8 @@ void mm_heap_free(mm_chunk *c, const char *fn)
             trim_top(mm_opt.top_pad, false);
         return;
     }
+    /* Purge, not release now: a program that frees a large run often
+     * fills it again at once, and would pay the page faults. */
     if (!mm_inuse(next)) {
         dirty += bin_del(next, fn);
         size += mm_size(next);
@@ -299,10 +322,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     next->prev_size = size;
     set_pinuse(next, false);
     bin_put(c, dirty);
-    if (size >= MM_RELEASE_MIN && c->dirty >= mm_opt.trim_threshold)
-        release_chunk(c);
-    else
-        purge();
+    purge();
 }
 
 /* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a

@@ -179,7 +179,11 @@ extern struct mm_heap mm_heap;
  * writes all the time. */
 struct mm_ro {
     uint64_t secret;            /* per process, mixed into every header */
+    uint64_t mark_key;          /* the same, for the marks of cached blocks */
     mm_segment *segs;           /* every segment, newest first */
+    /* the newest segment's bounds, for the fast path of free: no segment
+     * yet is lo > hi, so every pointer fails */
+    uintptr_t lo, hi;
 } __attribute__((aligned(64)));
 extern struct mm_ro mm_ro;
 
@@ -189,15 +193,6 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
 mm_segment *mm_segment_of(const void *p);
-/* The segment holding p, without the lock: segments are only ever added,
- * at the head of the list, published with a release store. */
-static inline mm_segment *mm_segment_fast(const void *p)
-{
-    mm_segment *s = __atomic_load_n(&mm_ro.segs, __ATOMIC_ACQUIRE);
-    if (MM_LIKELY(s && (const char *)p >= s->base && (const char *)p < s->end))
-        return s;
-    return s ? mm_segment_of(p) : NULL;
-}
 static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
 
 /* The tag makes a header this allocator did not write detectable. */
@@ -224,9 +219,11 @@ static inline bool mm_head_ok(const mm_chunk *c)
  * marked blocks, and a second free of one is seen. Each size class is a
  * stack of pointers inside the cache itself, so nothing the program writes
  * into a freed block can corrupt the cache. */
-#define MM_TC_MAX   1024u                     /* largest cached chunk */
+#define MM_TC_MAX   2032u                     /* largest cached chunk: below 2 KiB */
 #define MM_TC_NCLS  (MM_TC_MAX / 16 + 1)      /* class = chunk size / 16 */
-#define MM_TC_CLASS_BYTES 8192u               /* what a class holds, 8 to 64 blocks */
+#define MM_TC_CLASS_BYTES 8192u               /* what a class holds, 4 to 64 blocks */
+/* The size bits of a chunk too big for the caches (one mask test). */
+#define MM_TC_TOO_BIG (MM_SIZE & ~(uint64_t)2047)
 struct mm_tc_class { mm_chunk **stack; uint16_t count, limit; };
 struct mm_tcache {
     struct mm_tc_class cls[MM_TC_NCLS];
@@ -253,7 +250,7 @@ void mm_cache_after_fork_child(void);
 
 static inline uint64_t mm_cache_mark(const mm_chunk *c)
 {
-    return (uintptr_t)c ^ mm_ro.secret ^ UINT64_C(0x63616368656421aa);
+    return (uintptr_t)c ^ mm_ro.mark_key;
 }
 static inline bool mm_is_cached(const mm_chunk *c)
 {

@@ -183,6 +183,7 @@ static bool set_path(const struct option *o, char *field, const char *val, size_
 }
 
 static bool loaded;     /* MYMALLOC_OPTIONS was read */
+bool mm_thresholds_set;
 
 /* Options that decide how blocks are laid out or where reports go. */
 static bool start_only(const struct option *o)
@@ -226,6 +227,9 @@ static bool set(const char *name, size_t nlen, const char *val, size_t vlen, boo
                                 : (v = 1, true);
     if (ok && v >= o->lo && v <= o->hi) {
         *(size_t *)field = v;
+        mm_thresholds_set |= o->offset == offsetof(struct mm_options, mmap_threshold) ||
+                             o->offset == offsetof(struct mm_options, trim_threshold) ||
+                             o->offset == offsetof(struct mm_options, top_pad);
         return true;
     }
     char what[96], def[24];
