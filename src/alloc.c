@@ -86,7 +86,7 @@ static void *alloc_big(size_t n, size_t align, const char *fn)
 
 void *mm_alloc_plain(size_t n, size_t align, const char *fn)
 {
-    size_t nb = mm_request_size(n);
+    size_t nb = align > MM_ALIGN ? mm_request_size(n) : mm_tc_round(mm_request_size(n));
     if (MM_UNLIKELY(!enter()))
         return mm_reserve_alloc(n, align, fn);
     if (MM_UNLIKELY(nb + (align > MM_ALIGN ? align : 0) >= mm_opt.mmap_threshold)) {
@@ -116,6 +116,13 @@ __attribute__((noinline)) static void *malloc_slow(size_t n)
         return enomem();
     if (MM_UNLIKELY(mm_debug))
         return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC);
+    /* Blocks of 2 to 32 KiB: this thread's cache first, without the lock. */
+    size_t nb = mm_request_size(n);
+    if (nb > MM_TC_SMALL && nb <= MM_TC_MAX) {
+        mm_chunk *c = mm_cache_take(mm_tc_round(nb));
+        if (c)
+            return mm_mem(c);
+    }
     return mm_alloc_plain(n, MM_ALIGN, "malloc");
 }
 
@@ -125,7 +132,7 @@ __attribute__((noinline)) static void *malloc_slow(size_t n)
 void *mm_malloc(size_t n)
 {
     struct mm_tcache *tc = mm_tc;
-    if (MM_LIKELY(tc && n <= MM_TC_MAX - 8)) {
+    if (MM_LIKELY(tc && n <= MM_TC_SMALL - 8)) {
         mm_tc = NULL;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         mm_chunk *c = mm_cache_pop(tc, mm_request_size(n));
@@ -135,6 +142,27 @@ void *mm_malloc(size_t n)
             return mm_mem(c);
     }
     return malloc_slow(n);
+}
+
+/* The size of p's chunk when free may give it to the thread cache without
+ * the lock, or 0. It checks what mm_validate checks, minus what costs: p
+ * is in the newest segment (usually the only one), aligned, its header
+ * intact, in use, not mapped or quarantined, and no bit of too_big set in
+ * its size (one mask);
+ * the next chunk's PINUSE bit is set (one load: an overrun of text or
+ * zeros clears it; an authentic header puts the next one inside the
+ * segment); the block is not in a cache already. When any of this fails
+ * the locked path runs mm_validate, which reports; the next header is
+ * checked in full when the heap gets the block back (mm_heap_free). */
+static inline size_t cacheable_size(void *p, uint64_t too_big)
+{
+    if (MM_UNLIKELY((uintptr_t)p % MM_ALIGN || (uintptr_t)p < mm_ro.lo || (uintptr_t)p >= mm_ro.hi))
+        return 0;
+    mm_chunk *c = mm_chunk_of_mem(p);
+    uint64_t h = c->head;
+    bool ok = (h & (too_big | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE &&
+              mm_head_ok(c) && (mm_next(c)->head & MM_PINUSE) && !mm_is_cached(c);
+    return ok ? h & MM_SIZE : 0;
 }
 
 __attribute__((noinline)) static void free_slow(void *p)
@@ -149,6 +177,12 @@ __attribute__((noinline)) static void free_slow(void *p)
         mm_reserve_free(p, "free");
         return;
     }
+    /* Blocks of 2 to 32 KiB of a cached size: this thread's cache, without
+     * the lock, when it has room. */
+    size_t size = cacheable_size(p, 0);
+    if (size > MM_TC_SMALL && size <= MM_TC_MAX && mm_tc_round(size) == size &&
+        mm_cache_put(mm_chunk_of_mem(p), size))
+        return;
     if (MM_UNLIKELY(!enter())) {
         if ((uintptr_t)p % MM_ALIGN)
             mm_die("free", "invalid pointer %p: not %u-byte aligned, so not from malloc", p, MM_ALIGN);
@@ -164,31 +198,11 @@ __attribute__((noinline)) static void free_slow(void *p)
  * already. The locked path runs mm_validate (and reports) when any of these
  * fails; the header after the block is checked in full when the heap gets
  * the block back (mm_heap_free). */
-/* The size of p's chunk when free may give it to the thread cache without
- * the lock, or 0. It checks what mm_validate checks, minus what costs: p
- * is in the newest segment (usually the only one), aligned, its header
- * intact, in use, not mapped or quarantined, and small enough (one mask);
- * the next chunk's PINUSE bit is set (one load: an overrun of text or
- * zeros clears it; an authentic header puts the next one inside the
- * segment); the block is not in a cache already. When any of this fails
- * the locked path runs mm_validate, which reports; the next header is
- * checked in full when the heap gets the block back (mm_heap_free). */
-static inline size_t fast_free_size(void *p)
-{
-    if (MM_UNLIKELY((uintptr_t)p % MM_ALIGN || (uintptr_t)p < mm_ro.lo || (uintptr_t)p >= mm_ro.hi))
-        return 0;
-    mm_chunk *c = mm_chunk_of_mem(p);
-    uint64_t h = c->head;
-    bool ok = (h & (MM_TC_TOO_BIG | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE &&
-              mm_head_ok(c) && (mm_next(c)->head & MM_PINUSE) && !mm_is_cached(c);
-    return ok ? h & MM_SIZE : 0;
-}
-
 void mm_free(void *p)
 {
     struct mm_tcache *tc = mm_tc;
     size_t size;
-    if (MM_LIKELY(tc && (size = fast_free_size(p)) != 0)) {
+    if (MM_LIKELY(tc && (size = cacheable_size(p, MM_TC_TOO_BIG)) != 0)) {
         mm_tc = NULL;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         bool done = mm_cache_push(tc, mm_chunk_of_mem(p), size);

@@ -6,11 +6,13 @@
  * stack is empty or full does a call take the lock, and then it moves half
  * a stack at once: a refill carves several chunks, a flush frees several.
  *
- * Bounds: a class holds MM_TC_CLASS_BYTES worth of its blocks, between 4
- * and 64 of them (and most threads use a few classes). When a thread
- * exits, its blocks go back to the heap and its cache (in pages of its
- * own, never in the heap where an overrun could reach it) is kept for the
- * next thread. */
+ * Bounds: a class below 2 KiB holds MM_TC_CLASS_BYTES worth of its blocks,
+ * 16 to 64 of them; a larger class MM_TC_MID_BYTES, 1 to 8 (and most
+ * threads use a few classes). When the heap sees the program give back most
+ * of its memory, the calling thread's cache goes back too (heap.c, purge).
+ * When a thread exits, its blocks go back to the heap and its cache (in
+ * pages of its own, never in the heap where an overrun could reach it) is
+ * kept for the next thread. */
 #include "mm.h"
 
 #include <pthread.h>
@@ -26,10 +28,20 @@ static bool key_ok;
 static struct mm_tcache *all;     /* every live cache */
 static struct mm_tcache *pool;    /* caches of exited threads */
 
+/* The size of the chunks of class i. */
+size_t mm_tc_class_size(unsigned i)
+{
+    if (i <= MM_TC_SMALL / 16)
+        return (size_t)i * 16;
+    unsigned j = i - (MM_TC_SMALL / 16 + 1), e = 11 + j / 8;
+    return ((size_t)1 << e) + (size_t)(j % 8) * ((size_t)1 << (e - 3));
+}
+
 static unsigned limit_of(unsigned i)
 {
-    unsigned n = MM_TC_CLASS_BYTES / (i * 16);
-    return n < 4 ? 4 : n > 64 ? 64 : n;
+    size_t n = (i <= MM_TC_SMALL / 16 ? MM_TC_CLASS_BYTES : MM_TC_MID_BYTES) / mm_tc_class_size(i);
+    unsigned lo = i <= MM_TC_SMALL / 16 ? 4 : 1;
+    return n < lo ? lo : n > 64 ? 64 : (unsigned)n;
 }
 
 static void empty_class(struct mm_tcache *tc, unsigned i, unsigned keep)
@@ -96,7 +108,8 @@ static struct mm_tcache *create(void)
         mm_chunk **e = (mm_chunk **)(tc + 1);
         for (unsigned i = 2; i < MM_TC_NCLS; i++) {
             tc->cls[i].stack = e;
-            tc->cls[i].limit = (uint16_t)limit_of(i);
+            tc->cls[i].max = (uint16_t)limit_of(i);
+            tc->cls[i].limit = (uint16_t)(limit_of(i) < 8 ? limit_of(i) : 8);
             e += limit_of(i);
         }
     }
@@ -151,8 +164,19 @@ mm_chunk *mm_cache_take(size_t nb)
         return NULL;
     mm_chunk *c = mm_cache_pop(tc, nb);
     release(tc);
-    counts.hits += c != NULL;
+    if (c)
+        __atomic_fetch_add(&counts.hits, 1, __ATOMIC_RELAXED);
     return c;
+}
+
+bool mm_cache_put(mm_chunk *c, size_t size)
+{
+    struct mm_tcache *tc = claim();
+    if (!tc)
+        return false;
+    bool done = mm_cache_push(tc, c, size);
+    release(tc);
+    return done;
 }
 
 mm_chunk *mm_cache_refill(size_t nb, const char *fn)
@@ -163,14 +187,19 @@ mm_chunk *mm_cache_refill(size_t nb, const char *fn)
     /* Carve half a stack at once; push them so that they come back out in
      * the order they were carved (consecutive addresses, as without a cache). */
     mm_chunk *got[64];
-    unsigned want = tc->cls[nb >> 4].limit / 2, n = 0;
+    struct mm_tc_class *k = &tc->cls[mm_tc_class(nb)];
+    if (k->limit < k->max)      /* slow start: a class that keeps running empty grows */
+        k->limit = (uint16_t)(k->limit * 2 < k->max ? k->limit * 2 : k->max);
+    unsigned want = k->limit / 2, n = 0;
+    if (!want)
+        want = 1;
     counts.refills++;
     while (n < want && (got[n] = mm_heap_alloc(nb, fn)) != NULL)
         n++;
     while (n > 1) {
         /* A bin may give a little more than nb, even past the largest class. */
         mm_chunk *c = got[--n];
-        if (mm_size(c) > MM_TC_MAX || !mm_cache_push(tc, c, mm_size(c)))
+        if (mm_size(c) != nb || !mm_cache_push(tc, c, nb))
             mm_heap_free(c, fn);
     }
     release(tc);
@@ -181,13 +210,19 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
 {
     (void)fn;
     size_t size = mm_size(c);
-    struct mm_tcache *tc = size <= MM_TC_MAX ? claim() : NULL;
+    struct mm_tcache *tc = size <= MM_TC_MAX && mm_tc_round(size) == size ? claim() : NULL;
     if (!tc)
         return false;
     /* The stack is full: make room. */
-    if (tc->cls[size >> 4].count >= tc->cls[size >> 4].limit)
+    unsigned i = mm_tc_class(size);
+    struct mm_tc_class *k = &tc->cls[i];
+    if (k->count >= k->limit) {
         counts.flushes++;
-    empty_class(tc, (unsigned)(size >> 4), tc->cls[size >> 4].limit / 2);
+        /* a class that keeps overflowing shrinks */
+        unsigned lo = k->max < 8 ? k->max : 8, less = k->limit - k->limit / 4u;
+        k->limit = (uint16_t)(less > lo ? less : lo);
+    }
+    empty_class(tc, i, k->limit / 2);
     if (!mm_cache_push(tc, c, size))
         mm_heap_free(c, fn);
     release(tc);

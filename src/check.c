@@ -175,14 +175,16 @@ static size_t check_own_cache(void)
         return 0;
     for (unsigned i = 2; i < MM_TC_NCLS; i++) {
         struct mm_tc_class *k = &tc->cls[i];
-        if (k->count > k->limit)
-            bad("thread cache class %u holds %u blocks, more than its limit %u", i, k->count, k->limit);
-        for (unsigned j = 0; j < k->count && j < k->limit; j++) {
+        if (k->count > k->max || k->limit > k->max)
+            bad("thread cache class %u holds %u blocks, limit %u, more than its most %u", i, k->count,
+                k->limit, k->max);
+        for (unsigned j = 0; j < k->count && j < k->max; j++) {
             mm_chunk *c = k->stack[j];
             if (!mm_segment_of(c) || !mm_head_ok(c) ||
                 (c->head & (MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) != MM_INUSE ||
-                !mm_is_cached(c) || mm_size(c) != i * 16)
-                bad("thread cache class %u: %p is not a cached chunk of %u bytes", i, (void *)c, i * 16);
+                !mm_is_cached(c) || mm_size(c) != mm_tc_class_size(i))
+                bad("thread cache class %u: %p is not a cached chunk of %zu bytes", i, (void *)c,
+                    mm_tc_class_size(i));
             n++;
         }
     }

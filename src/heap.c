@@ -208,9 +208,9 @@ static size_t release_chunk(mm_chunk *c)
 
 /* Free memory inside the heap that may be resident goes back when the
  * program has given back much of what it used: when what is in use has
- * fallen to a third of its peak since the last purge, and the free memory that
- * may be resident is more than a quarter of what is in use (and four times
- * trim_threshold). The free chunks big enough to hold whole pages release
+ * fallen to a third of its peak since the last purge, or is less than a
+ * quarter of the free memory that may be resident; and that free memory is
+ * more than a quarter of what is in use (and four times trim_threshold). The free chunks big enough to hold whole pages release
  * them, largest first. A program that frees most of its memory gets it
  * back; one that keeps churning through a heap of the same size does not
  * pay for page faults on memory it is about to use again. Blocks parked in
@@ -224,8 +224,13 @@ static void purge(void)
     size_t limit = used / 4;
     if (limit < 4 * mm_opt.trim_threshold)
         limit = 4 * mm_opt.trim_threshold;
-    if (H.free_dirty <= limit || used > H.used_peak / 3)
+    if (H.purging || H.free_dirty <= limit || (used > H.used_peak / 3 && H.free_dirty <= 4 * used))
         return;
+    /* This thread's cache goes back first: what it holds is scattered over
+     * the heap, cutting the free memory into pieces too small to release. */
+    H.purging = true;
+    mm_cache_flush();
+    H.purging = false;
     for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);

@@ -66,7 +66,7 @@
 #define MM_ALIGN       16u             /* alignof(max_align_t) */
 #define MM_HDR         16u             /* prev_size + head */
 #define MM_MIN_CHUNK   32u             /* header + two links */
-#define MM_RELEASE_MIN (16u << 10)     /* free chunks this big track "dirty" */
+#define MM_RELEASE_MIN (8u << 10)      /* free chunks this big track "dirty" */
 /* Requests above this fail with ENOMEM: it leaves room for the header, the
  * alignment padding and page rounding without any sum overflowing. */
 #define MM_MAX_REQUEST ((size_t)PTRDIFF_MAX - (16u << 20))
@@ -169,6 +169,7 @@ struct mm_heap {
     size_t free_bytes;          /* in binned free chunks */
     size_t free_dirty;          /* of those, bytes that may be resident */
     size_t used_peak;           /* the most in use since the last purge */
+    bool purging;
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */
@@ -219,12 +220,43 @@ static inline bool mm_head_ok(const mm_chunk *c)
  * marked blocks, and a second free of one is seen. Each size class is a
  * stack of pointers inside the cache itself, so nothing the program writes
  * into a freed block can corrupt the cache. */
-#define MM_TC_MAX   2032u                     /* largest cached chunk: below 2 KiB */
-#define MM_TC_NCLS  (MM_TC_MAX / 16 + 1)      /* class = chunk size / 16 */
-#define MM_TC_CLASS_BYTES 8192u               /* what a class holds, 4 to 64 blocks */
-/* The size bits of a chunk too big for the caches (one mask test). */
+/* Chunks below 2 KiB have a class every 16 bytes (class = size / 16), and
+ * the fast paths serve them. From 2 KiB to 32 KiB, sizes are rounded up to
+ * 8 classes per power of two (at most 12.5% more), served by the slow
+ * paths, still without the lock. */
+#define MM_TC_SMALL 2032u
+#define MM_TC_MAX   32768u
+#define MM_TC_NCLS  (MM_TC_SMALL / 16 + 1 + 4 * 8 + 1)
+#define MM_TC_CLASS_BYTES 32768u              /* what a small class holds, 16 to 64 blocks */
+#define MM_TC_MID_BYTES (32u << 10)           /* what a larger class holds, 1 to 8 blocks */
+/* The size bits of a chunk too big for the fast paths (one mask test). */
 #define MM_TC_TOO_BIG (MM_SIZE & ~(uint64_t)2047)
-struct mm_tc_class { mm_chunk **stack; uint16_t count, limit; };
+
+/* The class of a cached chunk size (a multiple of 16 up to MM_TC_SMALL, or
+ * one of the rounded sizes up to MM_TC_MAX). */
+static inline unsigned mm_tc_class(size_t size)
+{
+    if (size <= MM_TC_SMALL)
+        return (unsigned)(size >> 4);
+    unsigned e = 63u - (unsigned)__builtin_clzll(size);            /* 11..15 */
+    return MM_TC_SMALL / 16 + 1 + (e - 11) * 8 + (unsigned)((size >> (e - 3)) & 7);
+}
+
+size_t mm_tc_class_size(unsigned i);   /* cache.c */
+
+/* nb rounded up to its class size, for the sizes the caches take. */
+static inline size_t mm_tc_round(size_t nb)
+{
+    if (nb <= MM_TC_SMALL || nb > MM_TC_MAX)
+        return nb;
+    unsigned e = 63u - (unsigned)__builtin_clzll(nb);
+    size_t step = (size_t)1 << (e - 3);
+    return (nb + step - 1) & ~(step - 1);
+}
+/* limit moves between 4 (1 for the larger classes) and max: up when the
+ * class runs empty (the thread allocates more than it frees there), down
+ * when it overflows (it frees more than it allocates). */
+struct mm_tc_class { mm_chunk **stack; uint16_t count, limit, max; };
 struct mm_tcache {
     struct mm_tc_class cls[MM_TC_NCLS];
     struct mm_tcache *next, *prev;            /* every cache, under the lock */
@@ -237,7 +269,8 @@ extern __thread struct mm_tcache *mm_tc __attribute__((tls_model("initial-exec")
 extern __thread int mm_tc_state __attribute__((tls_model("initial-exec")));
 void mm_cache_init(void);
 /* The rest with the lock held. */
-mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
+mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL; no lock needed */
+bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full; no lock needed */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
 bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
 void mm_cache_flush(void);                               /* empties this thread's cache */
@@ -259,7 +292,7 @@ static inline bool mm_is_cached(const mm_chunk *c)
 
 static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
 {
-    struct mm_tc_class *k = &tc->cls[nb >> 4];
+    struct mm_tc_class *k = &tc->cls[mm_tc_class(nb)];
     if (MM_UNLIKELY(!k->count))
         return NULL;
     mm_chunk *c = k->stack[--k->count];
@@ -269,7 +302,7 @@ static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
 
 static inline bool mm_cache_push(struct mm_tcache *tc, mm_chunk *c, size_t size)
 {
-    struct mm_tc_class *k = &tc->cls[size >> 4];
+    struct mm_tc_class *k = &tc->cls[mm_tc_class(size)];
     if (MM_UNLIKELY(k->count >= k->limit))
         return false;
     k->stack[k->count++] = c;

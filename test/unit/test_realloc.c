@@ -44,19 +44,19 @@ static void grows_and_shrinks_in_place(void)
     CHECK(realloc(p, 3000) == p && intact(p, 3000, 1));
     CHECK(realloc(p, 17) == p && intact(p, 17, 1));
 
-    /* Growing into a free neighbour (blocks too big for the thread cache,
+    /* Growing into a free neighbour (blocks too big for the thread caches,
      * which would keep b in use). */
-    char *a = malloc(3000), *b = malloc(3000), *c = malloc(3000);
+    char *a = malloc(40000), *b = malloc(40000), *c = malloc(40000);
     CHECK(b == a + malloc_usable_size(a) + 8);
-    fill(a, 3000, 2);
+    fill(a, 40000, 2);
     free(b);
-    CHECK(realloc(a, 5900) == a && intact(a, 3000, 2));
+    CHECK(realloc(a, 79000) == a && intact(a, 40000, 2));
 
     /* Growing into top, growing the heap as needed. */
-    char *t = malloc(40000);
-    fill(t, 40000, 3);
-    CHECK(realloc(t, 90000) == t && intact(t, 40000, 3));
-    CHECK(realloc(t, 400000) == t && intact(t, 40000, 3));
+    char *t = malloc(50000);
+    fill(t, 50000, 3);
+    CHECK(realloc(t, 90000) == t && intact(t, 50000, 3));
+    CHECK(realloc(t, 400000) == t && intact(t, 50000, 3));
     free(t);
     free(a);
     free(c);

@@ -8,8 +8,13 @@ static char *p[N];
 static void settle(size_t base, const char *what)
 {
     size_t now = rss_bytes();
+    struct mymalloc_heap_info h;
+    mymalloc_heap_info(&h);
     if (now > base + (6u << 20))
-        FAIL("%s: resident size %zu KiB, %zu KiB at the start", what, now >> 10, base >> 10);
+        FAIL("%s: resident size %zu KiB, %zu KiB at the start (heap %zu KiB: %zu KiB free in %zu chunks, "
+             "%zu KiB cached, %zu KiB live; %zu KiB given back so far)", what, now >> 10, base >> 10,
+             h.heap_bytes >> 10, h.free_bytes >> 10, h.free_chunks, h.cached_bytes >> 10,
+             h.live_bytes >> 10, h.released_bytes >> 10);
 }
 
 int main(void)
