@@ -37,10 +37,17 @@ static inline mm_chunk *mangle(const mm_chunk *holder, const mm_chunk *p)
 mm_chunk *mm_bin_fd(const mm_chunk *c) { return mangle(c, c->fd); }
 mm_chunk *mm_bin_bk(const mm_chunk *c) { return mangle(c, c->bk); }
 
-/* x may be followed: NULL, or a free chunk of the heap. */
-static bool linkable(const mm_chunk *x)
+/* x may be read: NULL, or an aligned address inside the heap (the newest
+ * segment, checked first, or another). Whether it is the free chunk it
+ * should be is then checked by its link back, which only the allocator can
+ * have written (mangled with the secret). */
+static inline bool linkable(const mm_chunk *x)
 {
-    return !x || ((uintptr_t)x % MM_ALIGN == 0 && mm_segment_of(x) && mm_head_ok(x) && !mm_inuse(x));
+    if (!x)
+        return true;
+    if ((uintptr_t)x % MM_ALIGN)
+        return false;
+    return ((uintptr_t)x >= mm_ro.lo && (uintptr_t)x < mm_ro.hi) || mm_segment_of(x);
 }
 
 MM_NORETURN static void corrupt(const mm_chunk *c, const char *fn)

@@ -210,7 +210,8 @@ static size_t release_chunk(mm_chunk *c)
  * program has given back much of what it used: when what is in use has
  * fallen to a third of its peak since the last purge, or is less than a
  * quarter of the free memory that may be resident; and that free memory is
- * more than a quarter of what is in use (and four times trim_threshold). The free chunks big enough to hold whole pages release
+ * more than a quarter of what is in use (and four times trim_threshold);
+ * and at most once a second. The free chunks big enough to hold whole pages release
  * them, largest first. A program that frees most of its memory gets it
  * back; one that keeps churning through a heap of the same size does not
  * pay for page faults on memory it is about to use again. Blocks parked in
@@ -226,6 +227,13 @@ static void purge(void)
         limit = 4 * mm_opt.trim_threshold;
     if (H.purging || H.free_dirty <= limit || (used > H.used_peak / 3 && H.free_dirty <= 4 * used))
         return;
+    /* At most once a second: a program that drops its data and builds it
+     * again at once (many do) must not pay for page faults each time. The
+     * check comes again with the next free into the heap. */
+    uint64_t now = mm_os_coarse_ms();
+    if (H.last_purge_ms && now - H.last_purge_ms < 1000)
+        return;
+    H.last_purge_ms = now;
     /* This thread's cache goes back first: what it holds is scattered over
      * the heap, cutting the free memory into pieces too small to release. */
     H.purging = true;

@@ -129,6 +129,7 @@ uint64_t mm_os_random(void);                 /* per-process random bits */
 enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_NCALLS };
 extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */
+uint64_t mm_os_coarse_ms(void);              /* a cheap monotonic clock, in ms */
 
 /* ---- lock.c: one lock for all shared state. It records its owner, so a
  * thread that comes back in while holding it is told so instead of
@@ -170,6 +171,7 @@ struct mm_heap {
     size_t free_dirty;          /* of those, bytes that may be resident */
     size_t used_peak;           /* the most in use since the last purge */
     bool purging;
+    uint64_t last_purge_ms;
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */

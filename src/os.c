@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 size_t mm_page = 4096;
@@ -110,6 +111,13 @@ size_t mm_os_release(void *p, size_t n)
     int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);
     errno = e;
     return r == 0 ? hi - lo : 0;
+}
+
+uint64_t mm_os_coarse_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);     /* the vDSO: no system call */
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* splitmix64: spreads the bits of x over the whole word. */

@@ -2,11 +2,17 @@
  * size falls back near where it started. */
 #include "helper.h"
 
+#include <unistd.h>
+
 enum { N = 100000 };
 static char *p[N];
 
+/* Free memory inside the heap goes back at most once a second, with the
+ * next free into the heap: wait, and make one. */
 static void settle(size_t base, const char *what)
 {
+    usleep(1100 * 1000);
+    free(malloc(40000));          /* too big for a thread cache */
     size_t now = rss_bytes();
     struct mymalloc_heap_info h;
     mymalloc_heap_info(&h);
