@@ -73,7 +73,7 @@ static void *enomem(void)
 
 /* n bytes aligned to align, big enough for their own mapping; from the heap
  * if mmap fails. Lock not held. */
-static void *alloc_big(size_t n, size_t align, const char *fn)
+void *mm_alloc_big(size_t n, size_t align, const char *fn)
 {
     void *p = mm_big_alloc(n, align);
     if (p || !mm_lock())
@@ -84,20 +84,36 @@ static void *alloc_big(size_t n, size_t align, const char *fn)
     return c ? mm_mem(c) : enomem();
 }
 
+mm_chunk *mm_alloc_locked(size_t nb, size_t align, const char *fn)
+{
+    if (align > MM_ALIGN)
+        return mm_heap_memalign(nb, align, fn);
+    mm_chunk *c = NULL;
+    if (nb <= MM_TC_MAX && ((c = mm_cache_take(nb)) || (c = mm_cache_refill(nb, fn))))
+        return c;
+    return mm_heap_alloc(nb, fn);
+}
+
+size_t mm_plain_size(size_t n, size_t align)
+{
+    return align > MM_ALIGN ? mm_request_size(n) : mm_tc_round(mm_request_size(n));
+}
+
+bool mm_plain_is_big(size_t nb, size_t align)
+{
+    return nb + (align > MM_ALIGN ? align : 0) >= mm_opt.mmap_threshold;
+}
+
 void *mm_alloc_plain(size_t n, size_t align, const char *fn)
 {
-    size_t nb = align > MM_ALIGN ? mm_request_size(n) : mm_tc_round(mm_request_size(n));
+    size_t nb = mm_plain_size(n, align);
     if (MM_UNLIKELY(!enter()))
         return mm_reserve_alloc(n, align, fn);
-    if (MM_UNLIKELY(nb + (align > MM_ALIGN ? align : 0) >= mm_opt.mmap_threshold)) {
+    if (MM_UNLIKELY(mm_plain_is_big(nb, align))) {
         mm_unlock();
-        return alloc_big(n, align, fn);
+        return mm_alloc_big(n, align, fn);
     }
-    mm_chunk *c = NULL;
-    if (align > MM_ALIGN)
-        c = mm_heap_memalign(nb, align, fn);
-    else if (!(nb <= MM_TC_MAX && ((c = mm_cache_take(nb)) || (c = mm_cache_refill(nb, fn)))))
-        c = mm_heap_alloc(nb, fn);
+    mm_chunk *c = mm_alloc_locked(nb, align, fn);
     mm_unlock();
     return c ? mm_mem(c) : enomem();
 }

@@ -21,7 +21,9 @@
 
 #include <string.h>
 
+#ifndef MM_NO_TOOLKIT
 bool mm_debug;
+#endif
 
 #define META    16u
 #define REDZONE 16u
@@ -196,11 +198,21 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     uintptr_t pcs[64];
     int depth = capture(pcs);
     size_t extra = META + (mm_opt.check ? REDZONE : 0);
-    void *p = n <= MM_MAX_REQUEST - extra - align ? mm_alloc_plain(n + extra, align, fn) : NULL;
-    if (p && mm_reserve_owns(p))
-        return p;               /* re-entrant: no records */
+    bool fits = n <= MM_MAX_REQUEST - extra - align;
     if (!mm_lock())
-        return p;
+        return fits ? mm_reserve_alloc(n + extra, align, fn) : NULL;   /* re-entrant: no records */
+    void *p = NULL;
+    if (fits) {
+        size_t nb = mm_plain_size(n + extra, align);
+        if (mm_plain_is_big(nb, align)) {
+            mm_unlock();
+            p = mm_alloc_big(n + extra, align, fn);
+            mm_lock();
+        } else {
+            mm_chunk *c = mm_alloc_locked(nb, align, fn);
+            p = c ? mm_mem(c) : NULL;
+        }
+    }
     mm_count_alloc(call, n, p != NULL);
     if (p) {
         mm_chunk *c = mm_chunk_of_mem(p);
@@ -306,8 +318,9 @@ size_t mm_debug_usable(const void *p)
     return n;
 }
 
-/* realloc always moves the block in a debug mode: a stale pointer to the
- * old one is then a use after free that check=1 can see. */
+/* realloc keeps the block in place when the heap can, as without the
+ * debugging options; otherwise it moves it (with check=1, a stale pointer
+ * to the old block is then a use after free that can be seen). */
 void *mm_debug_realloc(void *p, size_t n)
 {
     if (mm_reserve_owns(p)) {
@@ -329,6 +342,27 @@ void *mm_debug_realloc(void *p, size_t n)
     if (m && mm_opt.check)
         check_redzone(c, m, "realloc", pcs, depth);
     old = m ? asked(m) : mm_usable(c);
+    /* In place when the heap can (growing strings would copy forever
+     * otherwise); the record moves to the new end. */
+    size_t extra = META + (mm_opt.check ? REDZONE : 0);
+    if (m && !(c->head & MM_MMAPPED) && n <= MM_MAX_REQUEST - extra &&
+        mm_heap_resize(c, mm_request_size(n + extra), "realloc")) {
+        m = meta_of(c);
+        if (mm_opt.check) {
+            if (n > old)
+                memset((char *)p + old, MM_PAT_NEW, n - old);
+            memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
+        }
+        m->word = n | tag_of(c) << 48;
+        m->alloc_site = mm_site_intern(pcs, depth);
+        m->free_site = 0;
+        mm_count_alloc(MM_CALL_REALLOC, n, true);
+        mm_count_live(old, -1);
+        mm_count_live(n, 1);
+        mm_trace(MM_CALL_REALLOC, p, n, 0, p);
+        mm_unlock();
+        return p;
+    }
     mm_unlock();
     void *q = n <= MM_MAX_REQUEST ? alloc(n, MM_ALIGN, MM_CALL_REALLOC, p) : NULL;
     if (!q) {

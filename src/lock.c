@@ -37,7 +37,7 @@ static bool lock_slow(int me)
     if ((v & ~WAITERS) == me)
         return false;
     /* Spin briefly: the lock is held for short stretches. */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 200; i++) {
         v = atomic_load_explicit(&word, memory_order_relaxed);
         if (v == 0 && atomic_compare_exchange_weak_explicit(&word, &v, me, memory_order_acquire,
                                                             memory_order_relaxed))

@@ -442,6 +442,13 @@ void mm_init(void);
  * cache, the heap or a mapping of their own; NULL with ENOMEM. Lock not
  * held. Every allocation comes down to this. */
 void *mm_alloc_plain(size_t n, size_t align, const char *fn);
+/* Its parts, for debug.c, which keeps the lock across an allocation: the
+ * chunk size for n, whether that needs a mapping of its own (mm_alloc_big,
+ * lock not held), and the allocation from a cache or the heap (lock held). */
+size_t mm_plain_size(size_t n, size_t align);
+bool mm_plain_is_big(size_t nb, size_t align);
+void *mm_alloc_big(size_t n, size_t align, const char *fn);
+mm_chunk *mm_alloc_locked(size_t nb, size_t align, const char *fn);
 /* Frees a validated chunk the usual way (cache, heap or unmap). Lock held. */
 void mm_free_plain(mm_chunk *c, const char *fn);
 void mm_set_enomem(void);
@@ -454,7 +461,13 @@ size_t mm_usable_size(const void *p);
 int mm_trim(size_t pad);
 
 /* ---- debug.c: the paths while stats, leaks, check or trace is on. */
+/* Built with -DMYMALLOC_TOOLKIT=OFF, the toolkit is compiled out (the
+ * reference for what it costs when it is off). */
+#ifdef MM_NO_TOOLKIT
+#define mm_debug false
+#else
 extern bool mm_debug;
+#endif
 #define MM_PAT_NEW   0xbe   /* check=1: a new block (reading it uninitialised shows) */
 #define MM_PAT_RED   0xfa   /* the redzone after a block */
 #define MM_PAT_FREED 0xdd   /* a freed block in the quarantine */

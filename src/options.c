@@ -278,7 +278,9 @@ void mm_options_load(void)
     loaded = true;
     /* The debugging options change how every block is laid out: they are
      * decided here, once, before the thread caches come into use. */
+#ifndef MM_NO_TOOLKIT
     mm_debug = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+#endif
     mm_out_configure();
     if (mm_opt.help)
         print_help();
