@@ -381,10 +381,11 @@ const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
  * as its index), PATH (a file to write; %p becomes the process id). */
 #define MM_OPTIONS(X)                                                                          \
     X(mmap_threshold, SIZE, 128u << 10, 4096, 1u << 30, 0,                                     \
-      "Blocks of this many bytes or more get a mapping of their own, unmapped by free")        \
+      "Blocks of this many bytes or more get a mapping of their own, unmapped by free. As in " \
+      "glibc, unless set, it rises to the size of a mapped block that is freed (up to 32M)")  \
     X(trim_threshold, SIZE, 256u << 10, 4096, SIZE_MAX / 2, 0,                                 \
-      "Free memory is given back once this much lies free at the top of the heap (lowering "  \
-      "the break) or in one free run inside it (madvise)")                                     \
+      "The break is lowered once this much lies free at the top of the heap; unless set, it " \
+      "rises to twice mmap_threshold with it")                                                 \
     X(top_pad, SIZE, 64u << 10, 0, 1u << 30, 0,                                                \
       "Bytes added to each growth of the heap, and kept at its top when it shrinks")           \
     X(stats, CHOICE, 0, 0, 2, "0|1|json",                                                      \
