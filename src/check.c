@@ -14,14 +14,12 @@
 
 void mm_die(const char *fn, const char *fmt, ...)
 {
-    char buf[512];
-    size_t n = mm_fmt(buf, sizeof buf - 1, "mymalloc: %s(): ", fn);
+    char prefix[64];
+    mm_fmt(prefix, sizeof prefix, "mymalloc: %s(): ", fn);
     va_list ap;
     va_start(ap, fmt);
-    n += mm_vfmt(buf + n, sizeof buf - 1 - n, fmt, ap);
+    mm_vline(prefix, fmt, ap);
     va_end(ap);
-    buf[n++] = '\n';
-    mm_write(buf, n);
     /* The lock stays held: a SIGABRT handler that allocates is served from
      * the reserve, away from a heap that may be corrupt. */
     abort();
@@ -73,14 +71,10 @@ static int errors;
 static void bad(const char *fmt, ...) MM_PRINTF(1, 2);
 static void bad(const char *fmt, ...)
 {
-    char buf[512];
-    size_t n = mm_fmt(buf, sizeof buf - 1, "mymalloc: check: ");
     va_list ap;
     va_start(ap, fmt);
-    n += mm_vfmt(buf + n, sizeof buf - 1 - n, fmt, ap);
+    mm_vline("mymalloc: check: ", fmt, ap);
     va_end(ap);
-    buf[n++] = '\n';
-    mm_write(buf, n);
     errors++;
 }
 

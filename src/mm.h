@@ -363,6 +363,7 @@ size_t mm_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t mm_fmt(char *buf, size_t cap, const char *fmt, ...) MM_PRINTF(3, 4);
 void mm_print(const char *fmt, ...) MM_PRINTF(1, 2);   /* to the log, stderr by default */
 void mm_write(const char *s, size_t n);
+void mm_vline(const char *prefix, const char *fmt, va_list ap);   /* prefix, message, newline */
 void mm_out_configure(void);     /* after the options: the log, or a copy of stderr */
 void mm_out_after_fork(void);
 /* Opens a path template (%p: the process id) for writing, created if need

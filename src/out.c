@@ -245,6 +245,15 @@ size_t mm_fmt(char *buf, size_t cap, const char *fmt, ...)
     return n;
 }
 
+void mm_vline(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n = mm_fmt(buf, sizeof buf - 1, "%s", prefix);
+    n += mm_vfmt(buf + n, sizeof buf - 1 - n, fmt, ap);
+    buf[n++] = '\n';
+    mm_write(buf, n);
+}
+
 void mm_print(const char *fmt, ...)
 {
     char buf[1024];

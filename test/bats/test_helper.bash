@@ -46,3 +46,19 @@ assert_quiet() {
         echo "the library complained:"; grep mymalloc "$T/lib.err" | head; return 1
     fi
 }
+
+# Runs python3, git and gcc under the library with MYMALLOC_OPTIONS=$1 and
+# checks each prints what it prints without it and exits 0; then $2 (a
+# function) is called with the preloaded run's stderr in $stderr.
+real_programs_unchanged() {
+    local opts=$1 check=$2 py
+    py="$(python3 -c 'import sys; print(sys.executable)')"
+    printf 'int main(void) { return 0; }\n' >"$T/a.c"
+    for cmd in "$py -c print(sum(range(10**5)))" "git --version" "gcc -c $T/a.c -o $T/a.o"; do
+        expected=$($cmd)
+        run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$opts" PYTHONMALLOC=malloc $cmd
+        [ "$status" -eq 0 ] || { echo "$cmd: status $status"; return 1; }
+        [ "$output" = "$expected" ] || { echo "$cmd: output differs"; return 1; }
+        "$check" || { echo "$cmd: $check failed: $stderr"; return 1; }
+    done
+}
