@@ -102,7 +102,6 @@ bool mm_big_recently_freed(const void *p)
     return false;
 }
 
-size_t mm_big_count(void) { return live.count; }
 size_t mm_big_bytes(void) { return bytes; }
 
 struct each { void (*fn)(mm_chunk *, void *); void *arg; };

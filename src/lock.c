@@ -103,10 +103,6 @@ int mm_self_tid(void)
     return self();
 }
 
-bool mm_lock_held(void)
-{
-    return (atomic_load_explicit(&word, memory_order_relaxed) & ~WAITERS) == self();
-}
 
 /* fork
  *

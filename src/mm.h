@@ -41,7 +41,7 @@
  *     +-----------+-----------+-----------+-----------+---- ... ---+-----------+
  *     (*) only in free chunks of MM_RELEASE_MIN bytes or more
  *
- * Invariants (mm_check_heap verifies them):
+ * Invariants (mm_check_locked, through mymalloc_check_heap, verifies them):
  *   - the chunks of a segment tile it exactly, from its first chunk to its
  *     fencepost (a 16-byte header with size 0 and INUSE set);
  *   - no two neighbouring chunks are free (they would have merged);
@@ -136,7 +136,6 @@ uint64_t mm_os_coarse_ms(void);              /* a cheap monotonic clock, in ms *
  * deadlocking. */
 bool mm_lock(void);           /* false: this thread already holds the lock */
 void mm_unlock(void);
-bool mm_lock_held(void);      /* by this thread */
 int mm_self_tid(void);        /* this thread's id, cached */
 void mm_lock_register_fork(void);
 
@@ -329,7 +328,7 @@ void mm_big_free(mm_chunk *c);                       /* lock held */
 void *mm_big_realloc(mm_chunk *c, size_t n);         /* lock held; NULL: not moved */
 bool mm_big_owns(const void *p);                     /* lock held */
 bool mm_big_recently_freed(const void *p);           /* lock held */
-size_t mm_big_count(void), mm_big_bytes(void);
+size_t mm_big_bytes(void);
 /* visits every mapped chunk, lock held */
 void mm_big_each(void (*fn)(mm_chunk *c, void *arg), void *arg);
 
@@ -564,7 +563,8 @@ uintptr_t mm_stack_top(void);
 size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap);
 /* The path of the loaded module that holds address pc (the program's own
  * file for the program), and *offset = pc minus its load bias; NULL when
- * pc is in none. The string lives as long as the module is loaded. */
+ * pc is in none. The string lives as long as the module is loaded. (The
+ * reports use mm_symbolize; test_stack checks frames' modules with this.) */
 const char *mm_module_of(uintptr_t pc, uintptr_t *offset);
 
 #endif
