@@ -58,10 +58,15 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
     grep -q '^SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites' "$f"
 }
 
-@test "scripts/mymalloc --leaks runs a program with leaks=1 and passes the leak exit code" {
+@test "scripts/mymalloc --leaks runs a program with leaks=1, adds file:line to frames, passes the exit code" {
     run --separate-stderr "$ROOT/scripts/mymalloc" --leaks "$BUILD/programs/leaky"
     [ "$status" -eq 23 ]
     [[ ${stderr_lines[-1]} == "SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites"* ]]
+    # the program is built with -g: addr2line finds its lines
+    [[ ${stderr_lines[2]} =~ ^\ \ \ \ #0\ make_buffer\+0x[0-9a-f]+\ \(leaky\+0x[0-9a-f]+\)\ at\ .*/test/programs/leaky\.c:[0-9]+$ ]]
+    # stdin still reaches the program
+    run bash -c "printf 'b\na\n' | '$ROOT/scripts/mymalloc' --leaks --options=leak_exitcode=0 sort 2>/dev/null"
+    [ "$status" -eq 0 ] && [ "${lines[0]}" = "a" ] && [ "${lines[1]}" = "b" ]
 }
 
 # the report really ran
