@@ -124,18 +124,20 @@ static struct mm_tcache *create(void)
 /* This thread's cache, claimed (no one else on this thread may touch it
  * until release()), or NULL when it has none it can use: a call already
  * works on it (a signal handler came in), the thread is exiting, there is
- * no memory for one, or check=1 (freed blocks go to the quarantine). Out of
+ * no memory for one, or check=1 (freed blocks go to the quarantine); it is
+ * made if need be when the caller holds the lock (may_create). Out of
  * debug modes, the fast paths claim it by setting mm_tc to NULL; in them,
  * mm_tc stays NULL and `busy` says it is claimed. */
 static __thread bool busy __attribute__((tls_model("initial-exec")));
 
-static struct mm_tcache *claim(void)
+static struct mm_tcache *claim(bool may_create)
 {
     if (mm_opt.check || busy)
         return NULL;
     struct mm_tcache *tc = mm_debug ? own : mm_tc;
     if (!tc) {
-        if (mm_tc_state != MM_TC_NONE || !key_ok)
+        /* a new cache needs the lock (the list of caches, the pool) */
+        if (!may_create || mm_tc_state != MM_TC_NONE || !key_ok)
             return NULL;             /* busy in a fast path, or off */
         if (!(tc = create()))
             return NULL;             /* no memory now: try again next time */
@@ -159,7 +161,7 @@ static void release(struct mm_tcache *tc)
 
 mm_chunk *mm_cache_take(size_t nb)
 {
-    struct mm_tcache *tc = claim();
+    struct mm_tcache *tc = claim(false);
     if (!tc)
         return NULL;
     mm_chunk *c = mm_cache_pop(tc, nb);
@@ -171,7 +173,7 @@ mm_chunk *mm_cache_take(size_t nb)
 
 bool mm_cache_put(mm_chunk *c, size_t size)
 {
-    struct mm_tcache *tc = claim();
+    struct mm_tcache *tc = claim(false);
     if (!tc)
         return false;
     bool done = mm_cache_push(tc, c, size);
@@ -181,7 +183,7 @@ bool mm_cache_put(mm_chunk *c, size_t size)
 
 mm_chunk *mm_cache_refill(size_t nb, const char *fn)
 {
-    struct mm_tcache *tc = claim();
+    struct mm_tcache *tc = claim(true);
     if (!tc)
         return NULL;
     /* Carve half a stack at once; push them so that they come back out in
@@ -210,7 +212,7 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
 {
     (void)fn;
     size_t size = mm_size(c);
-    struct mm_tcache *tc = size <= MM_TC_MAX && mm_tc_round(size) == size ? claim() : NULL;
+    struct mm_tcache *tc = size <= MM_TC_MAX && mm_tc_round(size) == size ? claim(true) : NULL;
     if (!tc)
         return false;
     /* The stack is full: make room. */
@@ -231,7 +233,7 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
 
 void mm_cache_flush(void)
 {
-    struct mm_tcache *tc = mm_tc_state == MM_TC_ON ? claim() : NULL;
+    struct mm_tcache *tc = mm_tc_state == MM_TC_ON ? claim(false) : NULL;
     if (tc) {
         empty_all(tc);
         release(tc);

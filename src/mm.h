@@ -270,8 +270,10 @@ extern __thread struct mm_tcache *mm_tc __attribute__((tls_model("initial-exec")
 extern __thread int mm_tc_state __attribute__((tls_model("initial-exec")));
 void mm_cache_init(void);
 /* The rest with the lock held. */
-mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL; no lock needed */
-bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full; no lock needed */
+/* These two need no lock, and make no cache: a thread gets one in the
+ * locked paths (refill and free). */
+mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
+bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
 bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
 void mm_cache_flush(void);                               /* empties this thread's cache */
