@@ -285,7 +285,10 @@ void *mm_realloc(void *p, size_t n)
     }
     size_t nb = mm_request_size(n), old = mm_usable(c);
     if (c->head & MM_MMAPPED) {
-        void *q = nb >= mm_opt.mmap_threshold ? mm_big_realloc(c, n) : NULL;
+        /* A mapped block stays mapped, whatever the threshold is now (as in
+         * glibc): moving a growing block into the heap would leave a hole
+         * behind at each move. */
+        void *q = mm_big_realloc(c, n);
         mm_unlock();
         if (q)
             return q;

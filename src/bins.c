@@ -106,24 +106,52 @@ static unsigned next_marked(unsigned i)
     return w * 64 + (unsigned)__builtin_ctzll(bits);
 }
 
-mm_chunk *mm_bin_take(size_t nb, const char *fn)
+/* The smallest chunk of at least nb bytes among the first LOOK of c's
+ * list, or NULL. */
+#define LOOK 16
+
+static mm_chunk *best_of(mm_chunk *c, size_t nb, const char *fn)
+{
+    mm_chunk *best = NULL;
+    for (int n = 0; c && n < LOOK; n++, c = mm_bin_next(c, fn))
+        if (mm_size(c) >= nb && (!best || mm_size(c) < mm_size(best)))
+            best = c;
+    return best;
+}
+
+/* Best fit, nearly: the smallest chunk of nb bytes or more in nb's bin,
+ * else in the next non-empty bin. Below 1 KiB a bin holds one size, and
+ * the first chunk is the one. Above, a bin's sizes differ by up to 12.5%,
+ * and the smallest of the first few is taken: a block carved from the
+ * smallest hole that fits leaves the larger holes whole for the larger
+ * requests (a growing string that moves needs one a little larger than
+ * the hole it leaves). */
+static mm_chunk *find(size_t nb, const char *fn)
 {
     unsigned i = mm_bin_index(nb);
     mm_chunk *c = bin[i];
-    if (c && i >= 64) {
-        /* A large bin mixes sizes: look at a few of its chunks for a fit
-         * before moving up to a bin where every chunk fits. */
-        for (int n = 0; c && mm_size(c) < nb; n++)
-            c = n < 8 ? mm_bin_next(c, fn) : NULL;
-    }
+    if (c && i >= 64)
+        c = best_of(c, nb, fn);
     if (!c) {
         i = next_marked(i + 1);
         if (i == MM_NBINS)
             return NULL;
-        c = bin[i];
+        c = i >= 64 ? best_of(bin[i], 0, fn) : bin[i];
     }
-    mm_bin_remove(c, fn);
     return c;
+}
+
+mm_chunk *mm_bin_take(size_t nb, const char *fn)
+{
+    mm_chunk *c = find(nb, fn);
+    if (c)
+        mm_bin_remove(c, fn);
+    return c;
+}
+
+bool mm_bin_fits(size_t nb, const char *fn)
+{
+    return find(nb, fn) != NULL;
 }
 
 mm_chunk *mm_bin_first(unsigned i)

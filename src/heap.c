@@ -360,9 +360,12 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
     }
     mm_chunk *next = mm_chunk_at(c, size);
     if (next == H.top) {
-        /* Grow into top, growing top first if needed. A new segment would
-         * move top elsewhere: then the block has to move. */
-        if (size + mm_size(next) < nb + MM_MIN_CHUNK && (!grow(nb - size, fn) || next != H.top))
+        /* Grow into top, growing top first if needed, unless a free chunk
+         * can take the block (as in glibc): growing the heap while it has
+         * room would leave that room unused. A new segment would move top
+         * elsewhere: then the block has to move too. */
+        if (size + mm_size(next) < nb + MM_MIN_CHUNK &&
+            (mm_bin_fits(nb, fn) || !grow(nb - size, fn) || next != H.top))
             return false;
         mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
         set_top(mm_chunk_at(c, nb), size + mm_size(next) - nb);
