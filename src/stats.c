@@ -7,6 +7,7 @@
  * stats=json one JSON object for programs. */
 #include "mm.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,65 +55,76 @@ static const char *const call_name[MM_NCALLS] = { "malloc", "calloc", "realloc",
                                                   "malloc_usable_size" };
 static const char *const os_name[MM_OS_NCALLS] = { "sbrk", "mmap", "munmap", "mremap", "madvise" };
 
-static void table(const struct mm_summary *s, const struct mm_cache_counts *k)
+/* The report is built whole and written with one write, so that the
+ * reports of processes sharing a stderr (a shell pipeline) do not mix
+ * inside a line. */
+struct report {
+    char text[4096];
+    size_t len;
+};
+
+static void MM_PRINTF(2, 3) add(struct report *r, const char *fmt, ...)
 {
-    char a[24], b[24], c[24], d[24];
-    mm_print("mymalloc: stats for %s (pid %d)%s\n", program_invocation_short_name, (int)getpid(),
-             mm_debug ? "" : " (calls not counted: stats is off)");
-    mm_print("  %-20s %12s %14s\n", "calls", "count", "bytes");
-    for (int i = 0; i < MM_NCALLS; i++) {
-        if (i == MM_CALL_USABLE)
-            mm_print("  %-20s %12llu\n", call_name[i], (unsigned long long)count.calls[i]);
-        else
-            mm_print("  %-20s %12llu %14s\n", call_name[i], (unsigned long long)count.calls[i],
-                     mm_bytes(a, count.bytes[i]));
-    }
-    mm_print("  %-20s %12llu\n", "failed (ENOMEM)", (unsigned long long)count.failed);
-    mm_print("  %-20s %12llu blocks %14s\n", "live now", (unsigned long long)count.live_blocks,
-             mm_bytes(a, count.live_bytes));
-    mm_print("  %-20s %12llu blocks %14s\n", "live at peak", (unsigned long long)count.peak_blocks,
-             mm_bytes(a, count.peak_bytes));
-    mm_print("  %-20s %s in %zu segment%s; free %s in %zu chunk%s, largest %s; top %s\n", "heap",
-             mm_bytes(a, s->heap_bytes), s->segments, s->segments == 1 ? "" : "s",
-             mm_bytes(b, s->free_bytes), s->free_chunks, s->free_chunks == 1 ? "" : "s",
-             mm_bytes(c, s->largest_free), mm_bytes(d, s->top_bytes));
-    mm_print("  %-20s %zu blocks, %s\n", "own mappings", s->mapped_blocks, mm_bytes(a, s->mapped_bytes));
-    mm_print("  %-20s", "system calls");
-    for (int i = 0; i < MM_OS_NCALLS; i++)
-        mm_print("%s %s %lu", i ? "," : "", os_name[i], mm_os_calls[i]);
-    mm_print("\n  %-20s hits %llu, refills %llu, flushes %llu; %zu blocks (%s) cached now\n",
-             "thread caches", (unsigned long long)k->hits, (unsigned long long)k->refills,
-             (unsigned long long)k->flushes, s->cached_blocks, mm_bytes(a, s->cached_bytes));
+    va_list ap;
+    va_start(ap, fmt);
+    r->len += mm_vfmt(r->text + r->len, sizeof r->text - r->len, fmt, ap);
+    va_end(ap);
 }
 
-static void json(const struct mm_summary *s, const struct mm_cache_counts *k)
+static void table(struct report *r, const struct mm_summary *s, const struct mm_cache_counts *k)
 {
-    char buf[1024];
-    size_t n = mm_fmt(buf, sizeof buf, "{\"program\":\"%s\",\"pid\":%d,\"counted\":%s,\"calls\":{",
-                      program_invocation_short_name, (int)getpid(), mm_debug ? "true" : "false");
-    for (int i = 0; i < MM_NCALLS; i++)
-        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%llu", i ? "," : "", call_name[i],
-                    (unsigned long long)count.calls[i]);
-    n += mm_fmt(buf + n, sizeof buf - n, "},\"bytes\":{");
-    for (int i = 0; i < MM_NCALLS; i++)
-        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%llu", i ? "," : "", call_name[i],
-                    (unsigned long long)count.bytes[i]);
-    mm_write(buf, n);
-    mm_print("},\"failed\":%llu,\"live\":{\"blocks\":%llu,\"bytes\":%llu},\"peak\":{\"blocks\":%llu,"
-             "\"bytes\":%llu},", (unsigned long long)count.failed, (unsigned long long)count.live_blocks,
-             (unsigned long long)count.live_bytes, (unsigned long long)count.peak_blocks,
-             (unsigned long long)count.peak_bytes);
-    mm_print("\"heap\":{\"bytes\":%zu,\"segments\":%zu,\"free_bytes\":%zu,\"free_chunks\":%zu,"
-             "\"largest_free\":%zu,\"top\":%zu},\"mapped\":{\"blocks\":%zu,\"bytes\":%zu},",
-             s->heap_bytes, s->segments, s->free_bytes, s->free_chunks, s->largest_free, s->top_bytes,
-             s->mapped_blocks, s->mapped_bytes);
-    n = mm_fmt(buf, sizeof buf, "\"syscalls\":{");
+    char a[24], b[24], c[24], d[24];
+    add(r, "mymalloc: stats for %s (pid %d)%s\n", program_invocation_short_name, (int)getpid(),
+        mm_debug ? "" : " (calls not counted: stats is off)");
+    add(r, "  %-20s %12s %14s\n", "calls", "count", "bytes");
+    for (int i = 0; i < MM_NCALLS; i++) {
+        if (i == MM_CALL_USABLE)
+            add(r, "  %-20s %12llu\n", call_name[i], (unsigned long long)count.calls[i]);
+        else
+            add(r, "  %-20s %12llu %14s\n", call_name[i], (unsigned long long)count.calls[i],
+                mm_bytes(a, count.bytes[i]));
+    }
+    add(r, "  %-20s %12llu\n", "failed (ENOMEM)", (unsigned long long)count.failed);
+    add(r, "  %-20s %12llu blocks %14s\n", "live now", (unsigned long long)count.live_blocks,
+        mm_bytes(a, count.live_bytes));
+    add(r, "  %-20s %12llu blocks %14s\n", "live at peak", (unsigned long long)count.peak_blocks,
+        mm_bytes(a, count.peak_bytes));
+    add(r, "  %-20s %s in %zu segment%s; free %s in %zu chunk%s, largest %s; top %s\n", "heap",
+        mm_bytes(a, s->heap_bytes), s->segments, s->segments == 1 ? "" : "s",
+        mm_bytes(b, s->free_bytes), s->free_chunks, s->free_chunks == 1 ? "" : "s",
+        mm_bytes(c, s->largest_free), mm_bytes(d, s->top_bytes));
+    add(r, "  %-20s %zu blocks, %s\n", "own mappings", s->mapped_blocks, mm_bytes(a, s->mapped_bytes));
+    add(r, "  %-20s", "system calls");
     for (int i = 0; i < MM_OS_NCALLS; i++)
-        n += mm_fmt(buf + n, sizeof buf - n, "%s\"%s\":%lu", i ? "," : "", os_name[i], mm_os_calls[i]);
-    mm_write(buf, n);
-    mm_print("},\"cache\":{\"hits\":%llu,\"refills\":%llu,\"flushes\":%llu,\"blocks\":%zu,\"bytes\":%zu}}\n",
-             (unsigned long long)k->hits, (unsigned long long)k->refills, (unsigned long long)k->flushes,
-             s->cached_blocks, s->cached_bytes);
+        add(r, "%s %s %lu", i ? "," : "", os_name[i], mm_os_calls[i]);
+    add(r, "\n  %-20s hits %llu, refills %llu, flushes %llu; %zu blocks (%s) cached now\n",
+        "thread caches", (unsigned long long)k->hits, (unsigned long long)k->refills,
+        (unsigned long long)k->flushes, s->cached_blocks, mm_bytes(a, s->cached_bytes));
+}
+
+static void json(struct report *r, const struct mm_summary *s, const struct mm_cache_counts *k)
+{
+    add(r, "{\"program\":\"%s\",\"pid\":%d,\"counted\":%s,\"calls\":{",
+        program_invocation_short_name, (int)getpid(), mm_debug ? "true" : "false");
+    for (int i = 0; i < MM_NCALLS; i++)
+        add(r, "%s\"%s\":%llu", i ? "," : "", call_name[i], (unsigned long long)count.calls[i]);
+    add(r, "},\"bytes\":{");
+    for (int i = 0; i < MM_NCALLS; i++)
+        add(r, "%s\"%s\":%llu", i ? "," : "", call_name[i], (unsigned long long)count.bytes[i]);
+    add(r, "},\"failed\":%llu,\"live\":{\"blocks\":%llu,\"bytes\":%llu},\"peak\":{\"blocks\":%llu,"
+        "\"bytes\":%llu},", (unsigned long long)count.failed, (unsigned long long)count.live_blocks,
+        (unsigned long long)count.live_bytes, (unsigned long long)count.peak_blocks,
+        (unsigned long long)count.peak_bytes);
+    add(r, "\"heap\":{\"bytes\":%zu,\"segments\":%zu,\"free_bytes\":%zu,\"free_chunks\":%zu,"
+        "\"largest_free\":%zu,\"top\":%zu},\"mapped\":{\"blocks\":%zu,\"bytes\":%zu},",
+        s->heap_bytes, s->segments, s->free_bytes, s->free_chunks, s->largest_free, s->top_bytes,
+        s->mapped_blocks, s->mapped_bytes);
+    add(r, "\"syscalls\":{");
+    for (int i = 0; i < MM_OS_NCALLS; i++)
+        add(r, "%s\"%s\":%lu", i ? "," : "", os_name[i], mm_os_calls[i]);
+    add(r, "},\"cache\":{\"hits\":%llu,\"refills\":%llu,\"flushes\":%llu,\"blocks\":%zu,\"bytes\":%zu}}\n",
+        (unsigned long long)k->hits, (unsigned long long)k->refills, (unsigned long long)k->flushes,
+        s->cached_blocks, s->cached_bytes);
 }
 
 void mm_stats_report(void)
@@ -123,9 +135,12 @@ void mm_stats_report(void)
         return;
     mm_summarize(&s);
     mm_cache_counts(&k);
+    static struct report r;     /* under the lock; kept off small thread stacks */
+    r.len = 0;
     if (mm_opt.stats == 2)
-        json(&s, &k);
+        json(&r, &s, &k);
     else
-        table(&s, &k);
+        table(&r, &s, &k);
+    mm_write(r.text, r.len);
     mm_unlock();
 }
