@@ -7,11 +7,12 @@
  * a stack at once: a refill carves several chunks, a flush frees several.
  *
  * Bounds: a class below 2 KiB holds MM_TC_CLASS_BYTES worth of its blocks,
- * 4 to 64 of them; a larger class MM_TC_MID_BYTES, 1 to 8 (and most
- * threads use a few classes). More would save trips to the lock, at the
- * price of memory that no other thread and no other size can use: with
- * 32 KiB a class, two threads churning blocks of random sizes kept 25% more
- * resident memory than with 8 KiB, for 20% fewer instructions. When the heap sees the program give back most
+ * 16 to 64 of them; a larger class MM_TC_MID_BYTES, 1 to 8 (and most
+ * threads use a few classes). Smaller stacks would keep less memory out of
+ * reach of other threads and sizes, but every miss takes the one lock: with
+ * 8 KiB a class, two threads churning blocks of random sizes kept 20% less
+ * resident memory and took 2.5 times as long, waiting for each other
+ * (test/bench/two_threads). When the heap sees the program give back most
  * of its memory, the calling thread's cache goes back too (heap.c, purge).
  * When a thread exits, its blocks go back to the heap and its cache (in
  * pages of its own, never in the heap where an overrun could reach it) is

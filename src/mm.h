@@ -228,7 +228,7 @@ static inline bool mm_head_ok(const mm_chunk *c)
 #define MM_TC_SMALL 2032u
 #define MM_TC_MAX   32768u
 #define MM_TC_NCLS  (MM_TC_SMALL / 16 + 1 + 4 * 8 + 1)
-#define MM_TC_CLASS_BYTES 8192u               /* what a small class holds, 4 to 64 blocks */
+#define MM_TC_CLASS_BYTES 32768u              /* what a small class holds, 16 to 64 blocks */
 #define MM_TC_MID_BYTES (32u << 10)           /* what a larger class holds, 1 to 8 blocks */
 /* The size bits of a chunk too big for the fast paths (one mask test). */
 #define MM_TC_TOO_BIG (MM_SIZE & ~(uint64_t)2047)
