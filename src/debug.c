@@ -82,20 +82,38 @@ MM_NORETURN static void report_end(const struct meta *m, bool freed, const char 
     mm_die_quietly();
 }
 
+/* The first index in [i, to) of p whose byte is not pat, or to. Eight
+ * bytes at a time: a quarantine of 16 MiB is read through on its way out. */
+static size_t skip_pattern(const unsigned char *p, size_t i, size_t to, unsigned char pat)
+{
+    const uint64_t word = 0x0101010101010101ull * pat;
+    for (; i < to && (uintptr_t)(p + i) % 8; i++)
+        if (p[i] != pat)
+            return i;
+    for (; to - i >= 8; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        if (v != word)
+            break;
+    }
+    while (i < to && p[i] == pat)
+        i++;
+    return i;
+}
+
 /* The first and last bytes in [from, to) of p that differ from pat, or
  * false if there are none. */
 static bool find_change(const unsigned char *p, size_t from, size_t to, unsigned char pat,
                         size_t *first, size_t *last)
 {
-    size_t i = from;
-    while (i < to && p[i] == pat)
-        i++;
+    size_t i = skip_pattern(p, from, to, pat);
     if (i == to)
         return false;
-    *first = *last = i;
-    for (; i < to; i++)
-        if (p[i] != pat)
-            *last = i;
+    *first = i;
+    size_t j = to - 1;
+    while (p[j] == pat)
+        j--;
+    *last = j;
     return true;
 }
 
