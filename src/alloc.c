@@ -7,7 +7,9 @@
  * holds it (a signal handler interrupted the allocator), the call is served
  * from the reserve instead (reserve.c). When a debugging option is on
  * (mm_debug), the caches are not used by the fast paths, and every call
- * goes through debug.c, which adds its records around the plain paths. */
+ * goes through debug.c, which adds its records around the plain paths;
+ * with leaks=1 alone (mm_debug_light), free goes the plain way, through
+ * the slow path's use of the cache. */
 #include "mm.h"
 
 #include <errno.h>
@@ -185,7 +187,7 @@ __attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p)
         return;
-    if (MM_UNLIKELY(mm_debug)) {
+    if (MM_UNLIKELY(mm_debug) && !mm_debug_light) {
         mm_debug_free(p, MM_CALL_FREE);
         return;
     }
@@ -193,10 +195,11 @@ __attribute__((noinline)) static void free_slow(void *p)
         mm_reserve_free(p, "free");
         return;
     }
-    /* Blocks of 2 to 32 KiB of a cached size: this thread's cache, without
-     * the lock, when it has room. */
+    /* Blocks of 2 to 32 KiB of a cached size, and with leaks=1 alone (no
+     * fast path then) every cached size: this thread's cache, without the
+     * lock, when it has room. */
     size_t size = cacheable_size(p, 0);
-    if (size > MM_TC_SMALL && size <= MM_TC_MAX && mm_tc_round(size) == size &&
+    if (size > (mm_debug_light ? 0 : MM_TC_SMALL) && size <= MM_TC_MAX && mm_tc_round(size) == size &&
         mm_cache_put(mm_chunk_of_mem(p), size))
         return;
     if (MM_UNLIKELY(!enter())) {

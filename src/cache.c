@@ -170,7 +170,7 @@ mm_chunk *mm_cache_take(size_t nb)
         return NULL;
     mm_chunk *c = mm_cache_pop(tc, nb);
     release(tc);
-    if (c && mm_debug)
+    if (c && mm_debug && !mm_debug_light)
         counts.hits++;          /* the debug paths hold the lock here */
     return c;
 }
@@ -183,6 +183,36 @@ bool mm_cache_put(mm_chunk *c, size_t size)
     bool done = mm_cache_push(tc, c, size);
     release(tc);
     return done;
+}
+
+static struct mm_site_memo *memo_slot(struct mm_tcache *tc, uint32_t hash)
+{
+    return &tc->memo[hash % MM_MEMO_SLOTS];
+}
+
+uint32_t mm_cache_site_find(const uintptr_t *pcs, int depth, uint32_t hash)
+{
+    struct mm_tcache *tc = claim(false);
+    if (!tc)
+        return 0;
+    const struct mm_site_memo *m = memo_slot(tc, hash);
+    uint32_t id = m->id && m->hash == hash && m->depth == (uint32_t)depth &&
+                  !memcmp(m->pc, pcs, (size_t)depth * sizeof *pcs) ? m->id : 0;
+    release(tc);
+    return id;
+}
+
+void mm_cache_site_keep(const uintptr_t *pcs, int depth, uint32_t hash, uint32_t id)
+{
+    struct mm_tcache *tc = depth <= MM_MEMO_DEPTH ? claim(false) : NULL;
+    if (!tc)
+        return;
+    struct mm_site_memo *m = memo_slot(tc, hash);
+    m->hash = hash;
+    m->depth = (uint32_t)depth;
+    memcpy(m->pc, pcs, (size_t)depth * sizeof *pcs);
+    m->id = id;
+    release(tc);
 }
 
 mm_chunk *mm_cache_refill(size_t nb, const char *fn)

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #ifndef MM_NO_TOOLKIT
-bool mm_debug;
+bool mm_debug, mm_debug_light;
 #endif
 
 #define META    16u
@@ -207,6 +207,56 @@ static void maybe_check_heap(const char *fn)
                errors == 1 ? "" : "s");
 }
 
+/* leaks=1 alone: the id of the stack, from this thread's memo when the
+ * stack was seen before, else from the table, under the lock. */
+static uint32_t site_light(const uintptr_t *pcs, int depth)
+{
+    if (depth <= 0)
+        return 0;
+    uint32_t hash = mm_site_hash(pcs, depth), id = mm_cache_site_find(pcs, depth, hash);
+    if (id || !mm_lock())
+        return id;
+    id = mm_site_intern(pcs, depth);
+    mm_unlock();
+    if (id)
+        mm_cache_site_keep(pcs, depth, hash, id);
+    return id;
+}
+
+/* leaks=1 alone: nothing to count or fill, so a block comes from this
+ * thread's cache without the lock when it has one, as when quiet, and
+ * only gets its record. */
+static void *alloc_light(size_t n, int call, const char *fn, const uintptr_t *pcs, int depth)
+{
+    uint32_t site = site_light(pcs, depth);
+    size_t nb = mm_plain_size(n + META, MM_ALIGN);
+    void *p;
+    if (mm_plain_is_big(nb, MM_ALIGN)) {
+        p = mm_alloc_big(n + META, MM_ALIGN, fn);
+    } else {
+        mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_take(nb) : NULL;
+        if (!c) {
+            if (!mm_lock())
+                return mm_reserve_alloc(n + META, MM_ALIGN, fn);
+            c = mm_alloc_locked(nb, MM_ALIGN, fn);
+            mm_unlock();
+        }
+        p = c ? mm_mem(c) : NULL;
+    }
+    if (!p) {
+        mm_set_enomem();
+        return NULL;
+    }
+    mm_chunk *c = mm_chunk_of_mem(p);
+    struct meta *m = meta_of(c);
+    m->word = n | tag_of(c) << 48;
+    m->alloc_site = site;
+    m->free_site = 0;
+    if (call == MM_CALL_CALLOC)
+        memset(p, 0, n);
+    return p;
+}
+
 /* old: for realloc, the block being replaced (for the trace). */
 static void *alloc(size_t n, size_t align, int call, const void *old)
 {
@@ -217,6 +267,8 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     int depth = capture(pcs);
     size_t extra = META + (mm_opt.check ? REDZONE : 0);
     bool fits = n <= MM_MAX_REQUEST - extra - align;
+    if (mm_debug_light && fits && align <= MM_ALIGN)
+        return alloc_light(n, call, fn, pcs, depth);
     if (!mm_lock())
         return fits ? mm_reserve_alloc(n + extra, align, fn) : NULL;   /* re-entrant: no records */
     void *p = NULL;

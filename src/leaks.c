@@ -9,6 +9,11 @@
  * more. Lost blocks are reported site by site, largest first, and set the
  * exit status to leak_exitcode; reachable ones are summed up.
  *
+ * One exception, as leak checkers have: the dynamic loader's per-thread
+ * TLS vectors (allocated in _dl_allocate_tls) of threads that have exited
+ * are held by glibc's cache of thread stacks, which is no root here; they
+ * count as reachable, with what they point to.
+ *
  * Nothing here allocates: the tables live in pages of their own. Limits:
  * pointers held only by other threads' stacks or registers, or hidden
  * (xor-ed, in files), are not seen, so what they point to counts as lost. */
@@ -121,17 +126,33 @@ static struct block *find(uintptr_t v)
 static size_t *work;
 static size_t nwork, work_cap;
 
+/* b is reachable; what it points to will be scanned. */
+static void mark(struct block *b)
+{
+    if (b->reachable)
+        return;
+    b->reachable = true;
+    if (room((void **)&work, &work_cap, nwork + 1, sizeof *work))
+        work[nwork++] = (size_t)(b - blocks);
+}
+
 static void scan(uintptr_t from, uintptr_t to)
 {
     from = (from + 7) & ~(uintptr_t)7;
     for (uintptr_t a = from; a + 8 <= to; a += 8) {
         uintptr_t v = *(const uintptr_t *)a;
         struct block *b = v >= blocks[0].start && v < blocks[nblocks - 1].end ? find(v) : NULL;
-        if (b && !b->reachable) {
-            b->reachable = true;
-            if (room((void **)&work, &work_cap, nwork + 1, sizeof *work))
-                work[nwork++] = (size_t)(b - blocks);
-        }
+        if (b)
+            mark(b);
+    }
+}
+
+/* Scans what the marked blocks point to, and so on. */
+static void scan_marked(void)
+{
+    while (nwork) {
+        struct block *b = &blocks[work[--nwork]];
+        scan(b->start, b->end);
     }
 }
 
@@ -165,6 +186,42 @@ static void add_stack_root(void)
         roots[nroots].from = sp;
         roots[nroots++].to = top;
     }
+}
+
+/* ---- what the C library keeps where no root shows it ---- */
+
+static uint8_t *kind_of;            /* site id -> 0 unknown, 1 the program's, 2 the loader's TLS */
+static size_t kind_of_cap;
+
+static bool loader_tls(uint32_t site)
+{
+    if (!site || site >= kind_of_cap)
+        return false;
+    if (!kind_of[site]) {
+        const uintptr_t *pcs;
+        int depth = mm_site_frames(site, &pcs);
+        kind_of[site] = 1;
+        for (int i = 0; i < depth; i++) {
+            char name[256];
+            mm_symbolize(pcs[i], name, sizeof name);
+            if (!strncmp(name, "_dl_allocate_tls+", 17) || !strncmp(name, "allocate_dtv+", 13))
+                kind_of[site] = 2;
+        }
+    }
+    return kind_of[site] == 2;
+}
+
+/* Marks the loader's TLS blocks reachable, and then what they point to. */
+static void keep_loader_tls(void)
+{
+    size_t sites = mm_site_limit();
+    if (!room((void **)&kind_of, &kind_of_cap, sites, 1))
+        return;
+    memset(kind_of, 0, kind_of_cap);
+    for (size_t i = 0; i < nblocks; i++)
+        if (!blocks[i].reachable && loader_tls(blocks[i].site))
+            mark(&blocks[i]);
+    scan_marked();
 }
 
 /* ---- the report ---- */
@@ -239,10 +296,8 @@ void mm_leaks_report(void)
         sort_blocks();
         for (int r = 0; r < nroots; r++)
             scan(roots[r].from, roots[r].to);
-        while (nwork) {
-            struct block *b = &blocks[work[--nwork]];
-            scan(b->start, b->end);
-        }
+        scan_marked();
+        keep_loader_tls();
     }
     char a[32], b[32];
     group(false, &lost_blocks, &lost_bytes);

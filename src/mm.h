@@ -258,8 +258,17 @@ static inline size_t mm_tc_round(size_t nb)
  * class runs empty (the thread allocates more than it frees there), down
  * when it overflows (it frees more than it allocates). */
 struct mm_tc_class { mm_chunk **stack; uint16_t count, limit, max; };
+/* leaks=1 alone: the last stacks this thread recorded, by hash, with their
+ * ids in sites.c, so that a repeated stack is found without the lock. */
+#define MM_MEMO_SLOTS 64
+#define MM_MEMO_DEPTH 8
+struct mm_site_memo {
+    uint32_t hash, id, depth;
+    uintptr_t pc[MM_MEMO_DEPTH];
+};
 struct mm_tcache {
     struct mm_tc_class cls[MM_TC_NCLS];
+    struct mm_site_memo memo[MM_MEMO_SLOTS];
     struct mm_tcache *next, *prev;            /* every cache, under the lock */
     size_t map_len;
 };
@@ -275,6 +284,10 @@ void mm_cache_init(void);
 mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
 bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
+/* The id of a stack in this thread's memo, or 0; and a stack to remember.
+ * No lock. */
+uint32_t mm_cache_site_find(const uintptr_t *pcs, int depth, uint32_t hash);
+void mm_cache_site_keep(const uintptr_t *pcs, int depth, uint32_t hash, uint32_t id);
 bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
 void mm_cache_flush(void);                               /* empties this thread's cache */
 struct mm_tcache *mm_cache_own(void);                    /* this thread's, claimed or not */
@@ -469,8 +482,12 @@ int mm_trim(size_t pad);
  * reference for what it costs when it is off). */
 #ifdef MM_NO_TOOLKIT
 #define mm_debug false
+#define mm_debug_light false
 #else
 extern bool mm_debug;
+/* leaks=1 and no other debugging option: blocks come from the thread
+ * caches and go back to them without the lock, as when quiet. */
+extern bool mm_debug_light;
 #endif
 #define MM_PAT_NEW   0xbe   /* check=1: a new block (reading it uninitialised shows) */
 #define MM_PAT_RED   0xfa   /* the redzone after a block */
@@ -494,6 +511,7 @@ void mm_heapmap_init(void);       /* installs the SIGUSR2 handler if asked */
 
 /* ---- sites.c: call stacks, each stored once; an id names one. Lock held. */
 uint32_t mm_site_intern(const uintptr_t *pcs, int depth);   /* 0: none, or no memory */
+uint32_t mm_site_hash(const uintptr_t *pcs, int depth);     /* no lock needed */
 int mm_site_frames(uint32_t id, const uintptr_t **pcs);
 void mm_site_print(uint32_t id, const char *indent);        /* one symbolised frame a line */
 size_t mm_site_limit(void);                                 /* every id is below this */

@@ -21,7 +21,7 @@ static size_t arena_used, arena_cap;
 static uint32_t *index_;             /* offset / 8 + 1 of a site, 0: empty */
 static size_t index_cap, count;
 
-static uint32_t hash_of(const uintptr_t *pcs, int depth)
+uint32_t mm_site_hash(const uintptr_t *pcs, int depth)
 {
     uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)depth;
     for (int i = 0; i < depth; i++)
@@ -69,7 +69,7 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
 {
     if (depth <= 0)
         return 0;
-    uint32_t h = hash_of(pcs, depth);
+    uint32_t h = mm_site_hash(pcs, depth);
     size_t bytes = sizeof(struct site) + (size_t)depth * sizeof(uintptr_t);
     for (size_t j = index_cap ? h & (index_cap - 1) : 0; index_cap && index_[j]; j = (j + 1) & (index_cap - 1)) {
         struct site *s = at(index_[j]);
