@@ -16,7 +16,11 @@
  * MM_PAT_FREED and waits in a quarantine (marked QUARANTINED, still in use
  * for the heap) until `quarantine` bytes of younger blocks have been freed;
  * when it leaves, the pattern is checked. Any difference is reported with
- * the stacks that allocated and freed the block, and the program stops. */
+ * the stacks that allocated and freed the block, and the program stops.
+ *
+ * With leaks=1 alone there is nothing to count or fill: blocks come from
+ * the thread caches and go back to them as when quiet, and the stack ids
+ * from a memo of each thread's (alloc_light). */
 #include "mm.h"
 
 #include <string.h>
