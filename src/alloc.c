@@ -8,8 +8,9 @@
  * from the reserve instead (reserve.c). When a debugging option is on
  * (mm_debug), the caches are not used by the fast paths, and every call
  * goes through debug.c, which adds its records around the plain paths;
- * with leaks=1 alone (mm_debug_light), free goes the plain way, through
- * the slow path's use of the cache. */
+ * without stats or trace (mm_debug_light), malloc takes blocks from the
+ * caches without the lock, and with leaks=1 alone free goes the plain way,
+ * through the slow path's use of the cache. */
 #include "mm.h"
 
 #include <errno.h>
@@ -187,7 +188,7 @@ __attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p)
         return;
-    if (MM_UNLIKELY(mm_debug) && !mm_debug_light) {
+    if (MM_UNLIKELY(mm_debug) && (!mm_debug_light || mm_opt.check)) {
         mm_debug_free(p, MM_CALL_FREE);
         return;
     }

@@ -128,7 +128,7 @@ static struct mm_tcache *create(void)
 /* This thread's cache, claimed (no one else on this thread may touch it
  * until release()), or NULL when it has none it can use: a call already
  * works on it (a signal handler came in), the thread is exiting, there is
- * no memory for one, or check=1 (freed blocks go to the quarantine); it is
+ * or no memory for one; it is
  * made if need be when the caller holds the lock (may_create). Out of
  * debug modes, the fast paths claim it by setting mm_tc to NULL; in them,
  * mm_tc stays NULL and `busy` says it is claimed. */
@@ -136,7 +136,7 @@ static __thread bool busy __attribute__((tls_model("initial-exec")));
 
 static struct mm_tcache *claim(bool may_create)
 {
-    if (mm_opt.check || busy)
+    if (busy)
         return NULL;
     struct mm_tcache *tc = mm_debug ? own : mm_tc;
     if (!tc) {

@@ -18,9 +18,11 @@
  * when it leaves, the pattern is checked. Any difference is reported with
  * the stacks that allocated and freed the block, and the program stops.
  *
- * With leaks=1 alone there is nothing to count or fill: blocks come from
- * the thread caches and go back to them as when quiet, and the stack ids
- * from a memo of each thread's (alloc_light). */
+ * Without stats or trace there is nothing to count: blocks come from the
+ * thread caches without the lock, and the stack ids from a memo of each
+ * thread's (alloc_light); with leaks=1 alone they go back to the caches as
+ * when quiet, with check=1 to the quarantine, and from there to the
+ * caches of the threads that evict them. */
 #include "mm.h"
 
 #include <string.h>
@@ -211,8 +213,8 @@ static void maybe_check_heap(const char *fn)
                errors == 1 ? "" : "s");
 }
 
-/* leaks=1 alone: the id of the stack, from this thread's memo when the
- * stack was seen before, else from the table, under the lock. */
+/* The id of the stack, from this thread's memo when the stack was seen
+ * before, else from the table, under the lock. */
 static uint32_t site_light(const uintptr_t *pcs, int depth)
 {
     if (depth <= 0)
@@ -227,21 +229,22 @@ static uint32_t site_light(const uintptr_t *pcs, int depth)
     return id;
 }
 
-/* leaks=1 alone: nothing to count or fill, so a block comes from this
- * thread's cache without the lock when it has one, as when quiet, and
- * only gets its record. */
+/* Without stats or trace (mm_debug_light) there is nothing to count, so a
+ * block comes from this thread's cache without the lock when it has one,
+ * as when quiet, and gets its record and (check=1) its patterns. */
 static void *alloc_light(size_t n, int call, const char *fn, const uintptr_t *pcs, int depth)
 {
     uint32_t site = site_light(pcs, depth);
-    size_t nb = mm_plain_size(n + META, MM_ALIGN);
+    size_t extra = META + (mm_opt.check ? REDZONE : 0);
+    size_t nb = mm_plain_size(n + extra, MM_ALIGN);
     void *p;
     if (mm_plain_is_big(nb, MM_ALIGN)) {
-        p = mm_alloc_big(n + META, MM_ALIGN, fn);
+        p = mm_alloc_big(n + extra, MM_ALIGN, fn);
     } else {
         mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_take(nb) : NULL;
         if (!c) {
             if (!mm_lock())
-                return mm_reserve_alloc(n + META, MM_ALIGN, fn);
+                return mm_reserve_alloc(n + extra, MM_ALIGN, fn);
             c = mm_alloc_locked(nb, MM_ALIGN, fn);
             mm_unlock();
         }
@@ -256,8 +259,12 @@ static void *alloc_light(size_t n, int call, const char *fn, const uintptr_t *pc
     m->word = n | tag_of(c) << 48;
     m->alloc_site = site;
     m->free_site = 0;
-    if (call == MM_CALL_CALLOC)
+    if (mm_opt.check) {
+        memset(p, call == MM_CALL_CALLOC ? 0 : MM_PAT_NEW, n);
+        memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
+    } else if (call == MM_CALL_CALLOC) {
         memset(p, 0, n);
+    }
     return p;
 }
 

@@ -485,8 +485,9 @@ int mm_trim(size_t pad);
 #define mm_debug_light false
 #else
 extern bool mm_debug;
-/* leaks=1 and no other debugging option: blocks come from the thread
- * caches and go back to them without the lock, as when quiet. */
+/* leaks=1 or check=1, without stats or trace (nothing to count): malloc
+ * takes blocks from the thread caches without the lock; free does too
+ * with leaks=1 alone (with check=1 it goes to the quarantine). */
 extern bool mm_debug_light;
 #endif
 #define MM_PAT_NEW   0xbe   /* check=1: a new block (reading it uninitialised shows) */

@@ -280,7 +280,7 @@ void mm_options_load(void)
      * decided here, once, before the thread caches come into use. */
 #ifndef MM_NO_TOOLKIT
     mm_debug = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
-    mm_debug_light = mm_opt.leaks && !mm_opt.stats && !mm_opt.check && !mm_opt.trace[0];
+    mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0];
 #endif
     mm_out_configure();
     if (mm_opt.help)
