@@ -78,6 +78,7 @@ static void thread_exit(void *arg)
     mm_tc_state = MM_TC_OFF;
     if (!mm_lock())
         return;
+    tc->stack = 0;
     empty_all(tc);
     if (tc->prev)
         tc->prev->next = tc->next;
@@ -148,6 +149,7 @@ static struct mm_tcache *claim(bool may_create)
         mm_tc_state = MM_TC_ON;
         own = tc;
         pthread_setspecific(key, tc);   /* so thread_exit gets it */
+        tc->stack = (uintptr_t)__builtin_frame_address(0);
     }
     busy = true;
     mm_tc = NULL;
@@ -263,6 +265,15 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
         mm_heap_free(c, fn);
     release(tc);
     return true;
+}
+
+size_t mm_cache_stacks(uintptr_t *out, size_t max)
+{
+    size_t n = 0;
+    for (struct mm_tcache *tc = all; tc && n < max; tc = tc->next)
+        if (tc->stack)
+            out[n++] = tc->stack;
+    return n;
 }
 
 void mm_cache_flush(void)

@@ -3,8 +3,9 @@
  *
  * Live blocks are told apart the way a conservative garbage collector
  * would: the roots are the writable data of every loaded object (globals,
- * the C library's and the loader's state) and the stack of the thread that
- * runs the report; a block that a root or a reachable block points into is
+ * the C library's and the loader's state), the stack of the thread that
+ * runs the report from its stack pointer up, and the whole stacks of the
+ * other threads that have a cache (they may be running still); a block that a root or a reachable block points into is
  * reachable; the rest are lost: nothing in the program can free them any
  * more. Lost blocks are reported site by site, largest first, and set the
  * exit status to leak_exitcode; reachable ones are summed up.
@@ -15,8 +16,11 @@
  * count as reachable, with what they point to.
  *
  * Nothing here allocates: the tables live in pages of their own. Limits:
- * pointers held only by other threads' stacks or registers, or hidden
- * (xor-ed, in files), are not seen, so what they point to counts as lost. */
+ * pointers held only in other threads' registers, or in the stacks of
+ * threads that never allocated, or hidden (xor-ed, in files), are not
+ * seen, so what they point to counts as lost; stale words in the unused
+ * part of another thread's stack may keep a lost block counted as
+ * reachable. */
 #include "mm.h"
 
 #include <link.h>
@@ -224,6 +228,24 @@ static void keep_loader_tls(void)
     scan_marked();
 }
 
+/* The stacks of the other threads that allocate, whole: where their
+ * frames are now is not known, and a stale word only keeps a block
+ * counted as reachable. A stack found inside the heap (a signal stack
+ * the program allocated) is not a root: it would make the whole heap one. */
+static void add_thread_roots(void)
+{
+    static uintptr_t hint[1024];
+    size_t n = mm_cache_stacks(hint, sizeof hint / sizeof *hint);
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0), lo, hi;
+    for (size_t i = 0; i < n && nroots < MAX_ROOTS; i++) {
+        if (mm_segment_of((void *)hint[i]) || mm_big_owns((void *)hint[i]) ||
+            !mm_mapping_of(hint[i], &lo, &hi) || (sp >= lo && sp < hi))
+            continue;           /* in the heap, gone, or this thread's (scanned from sp) */
+        roots[nroots].from = lo;
+        roots[nroots++].to = hi;
+    }
+}
+
 /* ---- the report ---- */
 
 struct group { uint32_t site; size_t blocks, bytes; };
@@ -286,6 +308,7 @@ void mm_leaks_report(void)
     if (!mm_lock())
         return;
     mm_debug_flush_quarantine("exit");
+    add_thread_roots();
     if (!collect()) {
         mm_unlock();
         mm_print("mymalloc: leaks: not enough memory to check for leaks\n");

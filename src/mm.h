@@ -271,6 +271,7 @@ struct mm_tcache {
     struct mm_site_memo memo[MM_MEMO_SLOTS];
     struct mm_tcache *next, *prev;            /* every cache, under the lock */
     size_t map_len;
+    uintptr_t stack;          /* an address in its thread's stack; 0 once the thread exits */
 };
 enum { MM_TC_NONE, MM_TC_ON, MM_TC_OFF };
 /* This thread's cache; NULL while a call is working on it, so a signal
@@ -284,6 +285,9 @@ void mm_cache_init(void);
 mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
 bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
+/* Up to max addresses, one in the stack of each live thread that has a
+ * cache (for the leak report's roots). Lock held. */
+size_t mm_cache_stacks(uintptr_t *out, size_t max);
 /* The id of a stack in this thread's memo, or 0; and a stack to remember.
  * No lock. */
 uint32_t mm_cache_site_find(const uintptr_t *pcs, int depth, uint32_t hash);
@@ -570,6 +574,8 @@ int mm_stack_capture(uintptr_t *pcs, int max);
  * everything from the stack pointer up to it is mapped and readable.
  * 0 when it cannot be known (no /proc, on a thread other than main). */
 uintptr_t mm_stack_top(void);
+/* The readable mapping that holds addr, from /proc/self/maps. */
+bool mm_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
 /* ---- symbols.c: names for code addresses, for reports. Symbols come from
  * the module's ELF file on disk (.symtab, else the debug file its build

@@ -63,6 +63,19 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
     done
 }
 
+@test "a block held in the stack of a thread still running at exit is reachable, not lost" {
+    for opts in leaks=1 leaks=1:check=1 leaks=1:stats=1; do
+        run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$opts" "$BUILD/programs/leaky_waiter"
+        [ "$status" -eq 23 ] || { echo "$opts: status $status"; return 1; }
+        mapfile -t rep < <(sed -n '/^mymalloc: leaks of/,$p' <<<"$stderr")
+        [[ ${rep[0]} =~ ^mymalloc:\ leaks\ of\ leaky_waiter\ \(pid\ [0-9]+\):\ 200\ bytes\ in\ 1\ block\ lost,\ from\ 1\ site$ ]] ||
+            { echo "$opts: ${rep[0]}"; return 1; }
+        [[ ${rep[2]} == "    #0 lose_in_main+"* ]]
+        grep -A1 '^  700 bytes in 1 block allocated by:' <<<"$stderr" | grep -q '#0 hold_in_thread+'
+        [[ ${rep[-1]} == "SUMMARY: 200 bytes leaked in 1 block from 1 site; "* ]]
+    done
+}
+
 @test "stack_depth limits the frames recorded" {
     leaky "stack_depth=1"
     [ "${stderr_lines[1]}" = "  2,000 bytes in 2 blocks allocated by:" ]
