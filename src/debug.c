@@ -229,13 +229,31 @@ static uint32_t site_light(const uintptr_t *pcs, int depth)
     return id;
 }
 
+/* A new block of n bytes asked for, at p: its record, and its patterns
+ * with check=1 (zeros for calloc). */
+static void set_up(void *p, size_t n, int call, uint32_t site)
+{
+    mm_chunk *c = mm_chunk_of_mem(p);
+    struct meta *m = meta_of(c);
+    m->word = n | tag_of(c) << 48;
+    m->alloc_site = site;
+    m->free_site = 0;
+    if (mm_opt.check) {
+        memset(p, call == MM_CALL_CALLOC ? 0 : MM_PAT_NEW, n);
+        memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
+    } else if (call == MM_CALL_CALLOC) {
+        memset(p, 0, n);
+    }
+}
+
 /* Without stats or trace (mm_debug_light) there is nothing to count, so a
  * block comes from this thread's cache without the lock when it has one,
- * as when quiet, and gets its record and (check=1) its patterns. */
-static void *alloc_light(size_t n, int call, const char *fn, const uintptr_t *pcs, int depth)
+ * as when quiet, and gets its record and (check=1) its patterns. extra:
+ * the bytes of record and redzone after the n asked for. */
+static void *alloc_light(size_t n, size_t extra, int call, const char *fn, const uintptr_t *pcs,
+                         int depth)
 {
     uint32_t site = site_light(pcs, depth);
-    size_t extra = META + (mm_opt.check ? REDZONE : 0);
     size_t nb = mm_plain_size(n + extra, MM_ALIGN);
     void *p;
     if (mm_plain_is_big(nb, MM_ALIGN)) {
@@ -254,17 +272,7 @@ static void *alloc_light(size_t n, int call, const char *fn, const uintptr_t *pc
         mm_set_enomem();
         return NULL;
     }
-    mm_chunk *c = mm_chunk_of_mem(p);
-    struct meta *m = meta_of(c);
-    m->word = n | tag_of(c) << 48;
-    m->alloc_site = site;
-    m->free_site = 0;
-    if (mm_opt.check) {
-        memset(p, call == MM_CALL_CALLOC ? 0 : MM_PAT_NEW, n);
-        memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
-    } else if (call == MM_CALL_CALLOC) {
-        memset(p, 0, n);
-    }
+    set_up(p, n, call, site);
     return p;
 }
 
@@ -279,7 +287,7 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     size_t extra = META + (mm_opt.check ? REDZONE : 0);
     bool fits = n <= MM_MAX_REQUEST - extra - align;
     if (mm_debug_light && fits && align <= MM_ALIGN)
-        return alloc_light(n, call, fn, pcs, depth);
+        return alloc_light(n, extra, call, fn, pcs, depth);
     if (!mm_lock())
         return fits ? mm_reserve_alloc(n + extra, align, fn) : NULL;   /* re-entrant: no records */
     void *p = NULL;
@@ -296,17 +304,7 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     }
     mm_count_alloc(call, n, p != NULL);
     if (p) {
-        mm_chunk *c = mm_chunk_of_mem(p);
-        struct meta *m = meta_of(c);
-        m->word = n | tag_of(c) << 48;
-        m->alloc_site = mm_site_intern(pcs, depth);
-        m->free_site = 0;
-        if (mm_opt.check) {
-            memset(p, call == MM_CALL_CALLOC ? 0 : MM_PAT_NEW, n);
-            memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
-        } else if (call == MM_CALL_CALLOC) {
-            memset(p, 0, n);
-        }
+        set_up(p, n, call, mm_site_intern(pcs, depth));
         mm_count_live(n, 1);
     }
     mm_trace(call, old, n, align, p);
