@@ -276,6 +276,7 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
 {
     mm_chunk *c = mm_bin_take(nb, fn);
     if (c) {
+        mm_os_signal_point();      /* c is in no bin and not yet in use */
         use_free_chunk(c, nb, bin_left(c));
         return c;
     }
@@ -330,6 +331,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
         dirty += bin_del(next, fn);
         size += mm_size(next);
     }
+    mm_os_signal_point();          /* c and its neighbours out of their bins, not merged yet */
     mm_set_head(c, size | MM_PINUSE);
     next = mm_chunk_at(c, size);
     next->prev_size = size;

@@ -130,6 +130,9 @@ enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_
 extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */
 uint64_t mm_os_coarse_ms(void);              /* a cheap monotonic clock, in ms */
+/* Fault injection for re-entry (fail_signal): called where the heap is
+ * half-way through a change, lock held; raises the signal now and then. */
+void mm_os_signal_point_slow(void);     /* see mm_os_signal_point, below the options */
 
 /* ---- lock.c: one lock for all shared state. It records its owner, so a
  * thread that comes back in while holding it is told so instead of
@@ -433,7 +436,11 @@ const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
     X(fail_madvise, NUM, 0, 0, UINT32_MAX, 0, "The same for madvise")                           \
     X(fail_rate, NUM, 0, 0, 100, 0,                                                             \
       "Each sbrk, mmap, mremap and madvise call fails with this probability, in percent")      \
-    X(fail_seed, NUM, 1, 0, UINT32_MAX, 0, "The seed of fail_rate's choices")
+    X(fail_seed, NUM, 1, 0, UINT32_MAX, 0, "The seed of fail_rate's choices")                   \
+    X(fail_signal, NUM, 0, 0, 64, 0,                                                            \
+      "Fault injection: raise this signal inside the allocator, in the middle of a change to "  \
+      "the heap and with its lock held, every fail_signal_every times (0: none)")               \
+    X(fail_signal_every, NUM, 64, 1, UINT32_MAX, 0, "How often fail_signal is raised")
 
 #define MM_PATH_MAX 256
 #define MM_OPT_TYPE_SIZE(n)   size_t n;
@@ -447,6 +454,11 @@ struct mm_options {
 #undef MM_OPTION_FIELD
 };
 extern struct mm_options mm_opt;
+static inline void mm_os_signal_point(void)
+{
+    if (MM_UNLIKELY(mm_opt.fail_signal))
+        mm_os_signal_point_slow();
+}
 /* mmap_threshold, trim_threshold or top_pad was set (option or mallopt):
  * the thresholds no longer follow the program (big.c). */
 extern bool mm_thresholds_set;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,18 @@ size_t mm_os_release(void *p, size_t n)
     int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);
     errno = e;
     return r == 0 ? hi - lo : 0;
+}
+
+/* The signal goes to this thread alone, and is delivered before tgkill
+ * returns: the handler runs right here, inside the allocator. */
+void mm_os_signal_point_slow(void)
+{
+    static unsigned long points;
+    if (++points % mm_opt.fail_signal_every)
+        return;
+    int e = errno;
+    syscall(SYS_tgkill, getpid(), gettid(), (int)mm_opt.fail_signal);
+    errno = e;
 }
 
 uint64_t mm_os_coarse_ms(void)
