@@ -35,7 +35,8 @@ int mymalloc_set_options(const char *options);
 struct mymalloc_heap_info {
     size_t live_blocks;      /* blocks handed out and not freed */
     size_t live_bytes;       /* their usable bytes */
-    size_t cached_blocks;    /* freed, parked in thread caches for reuse */
+    size_t cached_blocks;    /* freed, parked in thread caches for reuse, or
+                                held back by check=1's quarantine */
     size_t cached_bytes;
     size_t free_chunks;      /* free chunks inside the heap, top included */
     size_t free_bytes;

@@ -17,44 +17,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-_Atomic bool mm_ready;
-
-static void at_first_use(void)
-{
-    mm_lock_register_fork();
-    mm_cache_init();
-    mm_stack_init();
-}
-
-void mm_init(void)
-{
-    if (!mm_lock())
-        return;                  /* re-entered during init: the caller uses the reserve */
-    bool first = !atomic_load_explicit(&mm_ready, memory_order_relaxed);
-    if (first) {
-        mm_os_init();
-        mm_ro.secret = mm_os_random() | 1;
-        mm_ro.mark_key = mm_ro.secret ^ UINT64_C(0x63616368656421aa);
-        mm_options_load();
-        atomic_store_explicit(&mm_ready, true, memory_order_release);
-    }
-    mm_unlock();
-    if (first)
-        at_first_use();            /* may allocate: outside the lock */
-}
-
-/* The dynamic loader's first calls may come before environ is set. */
-__attribute__((constructor)) static void load_options(void)
-{
-    mm_init();
-    if (mm_lock()) {
-        mm_options_load();
-        if (mm_debug)
-            mm_tc = NULL;       /* a cache made before: no fast path from now on */
-        mm_unlock();
-    }
-}
-
 /* Takes the lock; false when this thread holds it already. */
 static inline bool enter(void)
 {

@@ -98,7 +98,7 @@ MM_EXPORT struct mallinfo2 mallinfo2(void)
     struct mm_summary s = summary();
     return (struct mallinfo2){
         .arena = s.heap_bytes, .ordblks = s.free_chunks, .hblks = s.mapped_blocks,
-        .hblkhd = s.mapped_bytes, .uordblks = s.live_bytes, .fsmblks = s.cached_bytes,
+        .hblkhd = s.mapped_bytes, .uordblks = s.live_bytes, .fsmblks = s.cached_bytes + s.quarantined_bytes,
         .fordblks = s.free_bytes, .keepcost = s.top_bytes,
     };
 }
@@ -159,8 +159,8 @@ MM_EXPORT void mymalloc_heap_info(struct mymalloc_heap_info *info)
 {
     struct mm_summary s = summary();
     *info = (struct mymalloc_heap_info){
-        .live_blocks = s.live_blocks, .live_bytes = s.live_bytes, .cached_blocks = s.cached_blocks,
-        .cached_bytes = s.cached_bytes, .free_chunks = s.free_chunks,
+        .live_blocks = s.live_blocks, .live_bytes = s.live_bytes, .cached_blocks = s.cached_blocks + s.quarantined_blocks,
+        .cached_bytes = s.cached_bytes + s.quarantined_bytes, .free_chunks = s.free_chunks,
         .free_bytes = s.free_bytes, .largest_free = s.largest_free, .top_bytes = s.top_bytes,
         .heap_bytes = s.heap_bytes, .segments = s.segments, .mapped_blocks = s.mapped_blocks,
         .mapped_bytes = s.mapped_bytes, .released_bytes = s.released_bytes,

@@ -78,7 +78,6 @@ static void thread_exit(void *arg)
     mm_tc_state = MM_TC_OFF;
     if (!mm_lock())
         return;
-    tc->stack = 0;
     empty_all(tc);
     if (tc->prev)
         tc->prev->next = tc->next;
@@ -106,7 +105,7 @@ static struct mm_tcache *create(void)
         for (unsigned i = 2; i < MM_TC_NCLS; i++)
             entries += limit_of(i);
         size_t len = mm_page_round(sizeof *tc + entries * sizeof(mm_chunk *));
-        tc = mm_os_map(len);
+        tc = mm_os_map_own(len);
         if (!tc)
             return NULL;
         tc->map_len = len;
@@ -149,7 +148,6 @@ static struct mm_tcache *claim(bool may_create)
         mm_tc_state = MM_TC_ON;
         own = tc;
         pthread_setspecific(key, tc);   /* so thread_exit gets it */
-        tc->stack = (uintptr_t)__builtin_frame_address(0);
     }
     busy = true;
     mm_tc = NULL;
@@ -265,15 +263,6 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
         mm_heap_free(c, fn);
     release(tc);
     return true;
-}
-
-size_t mm_cache_stacks(uintptr_t *out, size_t max)
-{
-    size_t n = 0;
-    for (struct mm_tcache *tc = all; tc && n < max; tc = tc->next)
-        if (tc->stack)
-            out[n++] = tc->stack;
-    return n;
 }
 
 void mm_cache_flush(void)

@@ -188,7 +188,8 @@ static size_t check_own_cache(void)
 static void check_big(mm_chunk *c, void *arg)
 {
     (void)arg;
-    if (!mm_head_ok(c) || (c->head & MM_FLAGS) != (MM_MMAPPED | MM_INUSE) ||
+    /* (a mapped block freed under check=1 waits in the quarantine, marked so) */
+    if (!mm_head_ok(c) || (c->head & MM_FLAGS & ~(uint64_t)MM_QUARANTINED) != (MM_MMAPPED | MM_INUSE) ||
         ((uintptr_t)c - c->prev_size) % mm_page || ((uintptr_t)c + mm_size(c)) % mm_page)
         bad("mapped block %p: bad header", mm_mem(c));
 }

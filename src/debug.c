@@ -36,7 +36,12 @@ bool mm_debug, mm_debug_light;
 
 struct meta {
     uint64_t word;          /* n | tag << 48 */
-    uint32_t alloc_site, free_site;
+    uint32_t alloc_site;
+    union {
+        uint32_t pid;       /* live: the process that allocated it (a child of fork
+                               does not report its parent's blocks) */
+        uint32_t free_site; /* quarantined: the stack that freed it */
+    };
 };
 
 static struct meta *meta_of(const mm_chunk *c)
@@ -68,8 +73,15 @@ static int capture(uintptr_t *pcs)
 
 /* ---- reports ---- */
 
-MM_NORETURN static void report_end(const struct meta *m, bool freed, const char *fn,
-                                   const uintptr_t *pcs, int depth)
+static size_t exit_errors;      /* found by the check at exit, which goes on */
+
+static bool at_exit(const char *fn) { return !strcmp(fn, "exit"); }
+
+/* The end of a report: the block's stacks, where it was found; then the
+ * program stops, unless this is the check at exit (which reports every
+ * error it finds, and lets the reports that follow it be printed). */
+static void report_end(const struct meta *m, bool freed, const char *fn, const uintptr_t *pcs,
+                       int depth)
 {
     mm_print("  the block was allocated by:\n");
     mm_site_print(m ? m->alloc_site : 0, "    ");
@@ -77,8 +89,10 @@ MM_NORETURN static void report_end(const struct meta *m, bool freed, const char 
         mm_print("  and freed by:\n");
         mm_site_print(m ? m->free_site : 0, "    ");
     }
-    if (!strcmp(fn, "exit")) {
+    if (at_exit(fn)) {
         mm_print("  found at exit, when the blocks still in the quarantine were checked\n");
+        exit_errors++;
+        return;
     } else {
         mm_print("  found in %s(), called from:\n", fn);
         if (!depth)
@@ -135,11 +149,12 @@ static void check_redzone(const mm_chunk *c, const struct meta *m, const char *f
     report_end(m, false, fn, pcs, depth);
 }
 
-void mm_debug_block_info(const mm_chunk *c, size_t *n, uint32_t *site)
+void mm_debug_block_info(const mm_chunk *c, size_t *n, uint32_t *site, int *pid)
 {
     const struct meta *m = record(c);
     *n = m ? asked(m) : mm_usable(c);
     *site = m ? m->alloc_site : 0;
+    *pid = m ? (int)m->pid : 0;
 }
 
 /* ---- the quarantine: a ring of freed blocks, oldest first ---- */
@@ -151,13 +166,13 @@ static bool ring_push(mm_chunk *c)
 {
     if (ring_len == ring_cap) {
         size_t cap = ring_cap ? ring_cap * 2 : 4096;
-        mm_chunk **r = mm_os_map(cap * sizeof *r);
+        mm_chunk **r = mm_os_map_own(cap * sizeof *r);
         if (!r)
             return false;
         for (size_t i = 0; i < ring_len; i++)
             r[i] = ring[(ring_head + i) % ring_cap];
         if (ring)
-            mm_os_unmap(ring, ring_cap * sizeof *ring);
+            mm_os_unmap_own(ring, ring_cap * sizeof *ring);
         ring = r;
         ring_cap = cap;
         ring_head = 0;
@@ -174,9 +189,9 @@ static void release(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth
     const unsigned char *p = mm_mem(c);
     size_t first, last;
     if (find_change(p, 0, (size_t)((const unsigned char *)m - p), MM_PAT_FREED, &first, &last)) {
-        mm_print("mymalloc: %s%s%s write-after-free on the %zu-byte block %p: written at offset %zu "
-                 "after it was freed\n", strcmp(fn, "exit") ? fn : "at exit:", strcmp(fn, "exit") ? "():" : "",
-                 "", asked(m), (const void *)p, first);
+        mm_print("mymalloc: %s%s write-after-free on the %zu-byte block %p: written at offset %zu "
+                 "after it was freed\n", at_exit(fn) ? "at exit:" : fn, at_exit(fn) ? "" : "():",
+                 asked(m), (const void *)p, first);
         report_end(m, true, fn, pcs, depth);
     }
     mm_set_head(c, c->head & MM_BODY & ~(uint64_t)MM_QUARANTINED);
@@ -197,6 +212,12 @@ static void evict(size_t keep, const char *fn, const uintptr_t *pcs, int depth)
 void mm_debug_flush_quarantine(const char *fn)
 {
     evict(0, fn, NULL, 0);
+}
+
+size_t mm_debug_check_at_exit(void)
+{
+    evict(0, "exit", NULL, 0);
+    return exit_errors;
 }
 
 /* ---- the paths ---- */
@@ -237,7 +258,7 @@ static void set_up(void *p, size_t n, int call, uint32_t site)
     struct meta *m = meta_of(c);
     m->word = n | tag_of(c) << 48;
     m->alloc_site = site;
-    m->free_site = 0;
+    m->pid = (uint32_t)mm_os_pid();
     if (mm_opt.check) {
         memset(p, call == MM_CALL_CALLOC ? 0 : MM_PAT_NEW, n);
         memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
@@ -325,7 +346,7 @@ void *mm_debug_alloc(size_t n, size_t align, int call)
 static mm_chunk *validate(void *p, const char *fn, const uintptr_t *pcs, int depth)
 {
     mm_chunk *c = mm_chunk_of_mem(p);
-    if ((uintptr_t)p % MM_ALIGN == 0 && mm_segment_of(p) && mm_head_ok(c) &&
+    if ((uintptr_t)p % MM_ALIGN == 0 && (mm_segment_of(p) || mm_big_owns(p)) && mm_head_ok(c) &&
         (c->head & (MM_INUSE | MM_QUARANTINED)) == (MM_INUSE | MM_QUARANTINED) && mm_opt.check) {
         struct meta *m = record(c);
         if (strcmp(fn, "free") == 0)
@@ -434,7 +455,7 @@ void *mm_debug_realloc(void *p, size_t n)
         }
         m->word = n | tag_of(c) << 48;
         m->alloc_site = mm_site_intern(pcs, depth);
-        m->free_site = 0;
+        m->pid = (uint32_t)mm_os_pid();
         mm_count_alloc(MM_CALL_REALLOC, n, true);
         mm_count_live(old, -1);
         mm_count_live(n, 1);

@@ -88,6 +88,28 @@ mm_segment *mm_segment_of(const void *p)
     return NULL;
 }
 
+mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
+{
+    mm_chunk *n = c ? mm_next(c) : (mm_chunk *)s->base, *fence = mm_fence(s);
+    *bad = NULL;
+    if (n == fence)
+        return NULL;
+    /* c's size was checked to fit the segment, so n lies inside it */
+    if ((uintptr_t)n % MM_ALIGN || !mm_head_ok(n) || mm_size(n) < MM_MIN_CHUNK ||
+        mm_size(n) > (size_t)((char *)fence - (char *)n)) {
+        *bad = n;
+        return NULL;
+    }
+    return n;
+}
+
+void mm_walk_broken(const char *who, const mm_chunk *bad)
+{
+    mm_print("mymalloc: %s: the heap is corrupt at %p: a chunk header this allocator did not write "
+             "(an overflow from the block before it?); the rest of its segment is skipped\n", who,
+             (const void *)bad);
+}
+
 /* The old top becomes an ordinary free chunk when a new segment starts. */
 static void retire_top(void)
 {

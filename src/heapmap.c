@@ -25,7 +25,8 @@ extern char *program_invocation_short_name;
 #define BAND   36
 #define GAP    50      /* room for the axis under a band and the title of the next */
 
-enum { LIVE, CACHED, QUARANTINED, FREE, TOP, MAPPED, NSTATES };
+/* The states of mm_state_of, and the mapped blocks' band. */
+enum { FREE = MM_ST_FREE, MAPPED = MM_NSTATES, NSTATES };
 static const char *const colour[NSTATES] = { "#d9534f", "#f0ad4e", "#8e44ad", "#5cb85c", "#a3d9a5", "#337ab7" };
 static const char *const label[NSTATES] = { "live", "cached (thread caches)", "quarantined (check=1)",
                                            "free", "top (free, at the end)", "own mapping" };
@@ -53,17 +54,6 @@ static void emit(const char *fmt, ...)
     used += n;
 }
 
-static int state_of(const mm_chunk *c)
-{
-    if (c == mm_heap.top)
-        return TOP;
-    if (!mm_inuse(c))
-        return FREE;
-    if (c->head & MM_QUARANTINED)
-        return QUARANTINED;
-    return mm_is_cached(c) ? CACHED : LIVE;
-}
-
 static size_t col_bytes[COLS][NSTATES];
 static size_t totals[NSTATES], counts[NSTATES];
 
@@ -75,8 +65,9 @@ static void band(const mm_segment *s, int y, int index)
          (void *)s->base, (void *)s->end, mm_bytes(a, len),
          s->kind == MM_SEG_BRK ? "on the program break" : "mmapped");
     memset(col_bytes, 0, sizeof col_bytes);
-    for (const mm_chunk *c = (const mm_chunk *)s->base; c < mm_fence(s); c = mm_next(c)) {
-        int st = state_of(c);
+    mm_chunk *bad;
+    for (mm_chunk *c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad)) {
+        int st = (int)mm_state_of(c);
         size_t from = (size_t)((const char *)c - s->base), size = mm_size(c);
         totals[st] += size;
         counts[st]++;
@@ -116,15 +107,17 @@ static void band(const mm_segment *s, int y, int index)
         emit("<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#333\" text-anchor=\"%s\">+%s</text>\n", x,
              y + BAND + 17, t == 0 ? "start" : t == 4 ? "end" : "middle", mm_bytes(a, len / 4 * (size_t)t));
     }
+    if (bad)
+        mm_walk_broken("heapmap", bad);
     /* the chunks wide enough to see, as boxes */
-    for (const mm_chunk *c = (const mm_chunk *)s->base; c < mm_fence(s); c = mm_next(c)) {
+    for (mm_chunk *c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad)) {
         size_t from = (size_t)((const char *)c - s->base);
         int x0 = (int)((unsigned __int128)from * COLS / len);
         int x1 = (int)((unsigned __int128)(from + mm_size(c)) * COLS / len);
         if (x1 - x0 >= 4)
             emit("<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#fff\" "
                  "stroke-width=\"1\"><title>%s, %zu bytes at %p</title></rect>\n",
-                 LEFT + x0, y, x1 - x0, BAND, label[state_of(c)], mm_size(c), mm_mem(c));
+                 LEFT + x0, y, x1 - x0, BAND, label[mm_state_of(c)], mm_size(c), mm_mem(c));
     }
 }
 

@@ -119,40 +119,42 @@ int mm_self_tid(void)
  * once the handler returns. */
 extern void _IO_list_lock(void), _IO_list_unlock(void);
 
-static bool took_lock, took_stdio;
+/* What each fork took, by nesting depth: a signal handler that interrupts
+ * fork on this thread may fork again, and must not overwrite what the outer
+ * fork has to give back. */
+static __thread unsigned fork_depth __attribute__((tls_model("initial-exec")));
+static __thread uint32_t took_lock, took_stdio __attribute__((tls_model("initial-exec")));
 
-static void before_fork(void)
+void mm_lock_fork_prepare(void)
 {
-    took_stdio = !__libc_single_threaded;
-    if (took_stdio)
+    unsigned d = fork_depth++ % 32;
+    bool stdio = !__libc_single_threaded;
+    if (stdio)
         _IO_list_lock();
-    took_lock = mm_lock();
+    bool lock = mm_lock();
+    took_stdio = (took_stdio & ~(1u << d)) | (uint32_t)stdio << d;
+    took_lock = (took_lock & ~(1u << d)) | (uint32_t)lock << d;
 }
 
-static void after_fork_parent(void)
+void mm_lock_fork_parent(void)
 {
-    if (took_lock)
+    unsigned d = --fork_depth % 32;
+    if (took_lock >> d & 1)
         mm_unlock();
-    if (took_stdio)
+    if (took_stdio >> d & 1)
         _IO_list_unlock();
 }
 
-static void after_fork_child(void)
+void mm_lock_fork_child(void (*reset)(void))
 {
     /* The child has one thread, and the lock is this thread's either way
      * (taken above, or held by the call a signal handler interrupted); its
      * thread id changed with fork. No one can be waiting. glibc resets its
      * own stdio lock in the child of a threaded process. */
+    unsigned d = --fork_depth % 32;
     self_tid = (int)syscall(SYS_gettid);
     atomic_store_explicit(&word, self_tid, memory_order_relaxed);
-    mm_cache_after_fork_child();
-    mm_trace_after_fork();
-    mm_out_after_fork();
-    if (took_lock)
+    reset();
+    if (took_lock >> d & 1)
         mm_unlock();
-}
-
-void mm_lock_register_fork(void)
-{
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }

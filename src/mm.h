@@ -123,6 +123,13 @@ void *mm_os_map(size_t n);                   /* fresh zeroed pages, or NULL */
 void mm_os_unmap(void *p, size_t n);
 /* Resizes a mapping, moving it if needed; NULL on failure (old one intact). */
 void *mm_os_remap(void *p, size_t old_n, size_t new_n);
+/* The same for the allocator's own records, tables and caches: listed, so
+ * that a scan of the process's memory can leave them out. Lock held. */
+struct mm_range { uintptr_t lo, hi; };
+void *mm_os_map_own(size_t n);
+void mm_os_unmap_own(void *p, size_t n);
+void *mm_os_remap_own(void *p, size_t old_n, size_t new_n);
+size_t mm_os_own(const struct mm_range **ranges);   /* the list, unordered */
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */
@@ -130,6 +137,9 @@ enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_
 extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */
 uint64_t mm_os_coarse_ms(void);              /* a cheap monotonic clock, in ms */
+int mm_os_pid(void);                         /* getpid(), cached */
+void mm_os_after_fork(void);                 /* in the child of fork */
+bool mm_os_forked(void);                     /* this process is a child of fork */
 /* Fault injection for re-entry (fail_signal): called where the heap is
  * half-way through a change, lock held; raises the signal now and then. */
 void mm_os_signal_point_slow(void);     /* see mm_os_signal_point, below the options */
@@ -140,7 +150,12 @@ void mm_os_signal_point_slow(void);     /* see mm_os_signal_point, below the opt
 bool mm_lock(void);           /* false: this thread already holds the lock */
 void mm_unlock(void);
 int mm_self_tid(void);        /* this thread's id, cached */
-void mm_lock_register_fork(void);
+/* fork: the handlers of init.c call these. prepare takes the lock (and,
+ * in a threaded process, glibc's stdio list lock first: its order);
+ * child makes this thread the owner, calls reset (lock held) and lets go. */
+void mm_lock_fork_prepare(void);
+void mm_lock_fork_parent(void);
+void mm_lock_fork_child(void (*reset)(void));
 
 /* ---- reserve.c: calls that re-enter the allocator while their thread holds
  * the lock (a signal handler, say) are served from a small static reserve,
@@ -199,6 +214,14 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
 mm_segment *mm_segment_of(const void *p);
 static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
+/* The walk of a segment, for readers of the whole heap:
+ *     for (c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad))
+ * visits each chunk from the first to the fencepost. A chunk whose header
+ * is not one this allocator wrote, or whose size leaves the segment, ends
+ * the walk there and is left in *bad (NULL when the walk was whole). */
+mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad);
+/* Says that a walk by `who` stopped at the corrupt chunk bad. */
+void mm_walk_broken(const char *who, const mm_chunk *bad);
 
 /* The tag makes a header this allocator did not write detectable. */
 static inline uint64_t mm_tag(const void *c, uint64_t body)
@@ -274,7 +297,6 @@ struct mm_tcache {
     struct mm_site_memo memo[MM_MEMO_SLOTS];
     struct mm_tcache *next, *prev;            /* every cache, under the lock */
     size_t map_len;
-    uintptr_t stack;          /* an address in its thread's stack; 0 once the thread exits */
 };
 enum { MM_TC_NONE, MM_TC_ON, MM_TC_OFF };
 /* This thread's cache; NULL while a call is working on it, so a signal
@@ -288,9 +310,6 @@ void mm_cache_init(void);
 mm_chunk *mm_cache_take(size_t nb);                     /* a cached chunk, or NULL */
 bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
-/* Up to max addresses, one in the stack of each live thread that has a
- * cache (for the leak report's roots). Lock held. */
-size_t mm_cache_stacks(uintptr_t *out, size_t max);
 /* The id of a stack in this thread's memo, or 0; and a stack to remember.
  * No lock. */
 uint32_t mm_cache_site_find(const uintptr_t *pcs, int depth, uint32_t hash);
@@ -331,6 +350,21 @@ static inline bool mm_cache_push(struct mm_tcache *tc, mm_chunk *c, size_t size)
     k->stack[k->count++] = c;
     *(uint64_t *)mm_mem(c) = mm_cache_mark(c);
     return true;
+}
+
+/* ---- What a chunk holds: one description, for every reader of the heap
+ * (the checker, the summary, the heap map, the leak report). A chunk in
+ * use is the program's (LIVE), parked in a thread cache (CACHED), or freed
+ * and held back by check=1 (QUARANTINED); a free chunk is in a bin (FREE)
+ * or the top. A mapped chunk is LIVE or QUARANTINED. */
+enum mm_state { MM_ST_LIVE, MM_ST_CACHED, MM_ST_QUARANTINED, MM_ST_FREE, MM_ST_TOP, MM_NSTATES };
+static inline enum mm_state mm_state_of(const mm_chunk *c)
+{
+    if (!mm_inuse(c))
+        return c == mm_heap.top ? MM_ST_TOP : MM_ST_FREE;
+    if (c->head & MM_QUARANTINED)
+        return MM_ST_QUARANTINED;
+    return !(c->head & MM_MMAPPED) && mm_is_cached(c) ? MM_ST_CACHED : MM_ST_LIVE;
 }
 
 /* ---- bins.c: free chunks by size class, with a bitmap of non-empty bins. */
@@ -392,6 +426,8 @@ void mm_out_after_fork(void);
  * be, close-on-exec; -1 with errno on failure. */
 int mm_path_open(const char *tmpl, int flags);
 int mm_path_writable(const char *tmpl);   /* 0, or the errno that open gave */
+int mm_path_readable(const char *path);   /* the same, for reading */
+bool mm_path_per_process(const char *tmpl);   /* it has a %p */
 /* A byte count with a unit (512 B, 1.5 KiB, 3.0 MiB) in buf; returns buf. */
 const char *mm_bytes(char buf[24], size_t n);
 const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
@@ -401,7 +437,9 @@ const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
  * a CHOICE takes, help. The struct, the parser, the defaults and the help
  * table (help=1, from which the README's table is made) all come from it.
  * Kinds: SIZE (bytes, K/M/G), NUM, BOOL, CHOICE (one of the words, stored
- * as its index), PATH (a file to write; %p becomes the process id). */
+ * as its index), PATH (a file to write; %p becomes the process id), INPUT
+ * (a file to read). A relative path is made absolute when the options are
+ * read, so that a process that changes directory writes where it started. */
 #define MM_OPTIONS(X)                                                                          \
     X(mmap_threshold, SIZE, 128u << 10, 4096, 1u << 30, 0,                                     \
       "Blocks of this many bytes or more get a mapping of their own, unmapped by free. As in " \
@@ -417,8 +455,17 @@ const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
     X(leaks, BOOL, 0, 0, 1, 0,                                                                  \
       "At exit, every block still live, grouped by the call stack that allocated it")          \
     X(leak_exitcode, NUM, 23, 0, 255, 0,                                                        \
-      "The exit status when leaks=1 finds blocks no longer reachable (0: leave it alone)")     \
-    X(stack_depth, NUM, 8, 1, 64, 0, "Frames recorded per allocation, for leaks and check")    \
+      "The exit status when leaks=1 finds blocks lost, in the process that was started, if it " \
+      "would have exited with 0 (0: leave the status alone)")                                  \
+    X(leak_reachable, BOOL, 1, 0, 1, 0,                                                         \
+      "List the blocks still reachable at exit by site too (0: only count them)")              \
+    X(leak_suppressions, INPUT, 0, 0, 0, 0,                                                     \
+      "A file of leaks not to report: a function or module name a line (leak:NAME as in "      \
+      "LeakSanitizer; * matches anything), matched against each frame of a lost block's stack") \
+    X(children, BOOL, 1, 0, 1, 0,                                                               \
+      "Processes the program starts (fork, exec) are checked and report too; 0: only the "     \
+      "program itself (valgrind's --trace-children=no)")                                       \
+    X(stack_depth, NUM, 16, 1, 64, 0, "Frames recorded per allocation, for leaks and check")   \
     X(check, NUM, 0, 0, 2, 0,                                                                   \
       "1: redzones after blocks, freed blocks poisoned and quarantined, checked at free; 2: "  \
       "also the whole heap every check_every calls")                                           \
@@ -448,6 +495,7 @@ const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
 #define MM_OPT_TYPE_BOOL(n)   size_t n;
 #define MM_OPT_TYPE_CHOICE(n) size_t n;
 #define MM_OPT_TYPE_PATH(n)   char n[MM_PATH_MAX];
+#define MM_OPT_TYPE_INPUT(n)  char n[MM_PATH_MAX];
 struct mm_options {
 #define MM_OPTION_FIELD(name, kind, def, lo, hi, words, help) MM_OPT_TYPE_##kind(name)
     MM_OPTIONS(MM_OPTION_FIELD)
@@ -464,13 +512,22 @@ static inline void mm_os_signal_point(void)
 extern bool mm_thresholds_set;
 #define MM_MMAP_THRESHOLD_MAX (32u << 20)
 void mm_options_load(void);
+/* This is the process that was started, not one it ran (init.c). */
+extern bool mm_root;
+void mm_options_after_fork(void);
+/* MYMALLOC_OPTIONS as read, with every relative path made absolute, in
+ * buf; NULL when it has none (or does not fit). For the children. */
+const char *mm_options_absolute(char *buf, size_t cap);
 /* Applies a MYMALLOC_OPTIONS string; returns the number of bad pieces.
  * Lock held. */
 int mm_options_apply(const char *s);
 
-/* ---- alloc.c: the allocation API under internal names. */
+/* ---- init.c: the process's life: the first call, the options applied,
+ * the fork handlers, the reports at exit. */
 extern _Atomic bool mm_ready;
 void mm_init(void);
+
+/* ---- alloc.c: the allocation API under internal names. */
 /* n bytes aligned to align (a power of two, 16 or more), from the thread
  * cache, the heap or a mapping of their own; NULL with ENOMEM. Lock not
  * held. Every allocation comes down to this. */
@@ -514,13 +571,30 @@ void mm_debug_free(void *p, int call);
 void *mm_debug_realloc(void *p, size_t n);
 size_t mm_debug_usable(const void *p);
 void mm_debug_flush_quarantine(const char *fn);     /* lock held */
-/* A live block's size as asked for, and the site that allocated it (0 when
- * it has no record). Lock held. */
-void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site);
+/* At exit, check=1: the blocks still in the quarantine checked, each error
+ * reported without stopping; returns how many were found. Lock held. */
+size_t mm_debug_check_at_exit(void);
+/* A live block's size as asked for, the site that allocated it and the
+ * process that did (0, 0 when it has no record). Lock held. */
+void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site, int *pid);
 
-/* ---- leaks.c: leaks=1, the report at exit (it may end the process with
- * leak_exitcode). Lock not held. */
-void mm_leaks_report(void);
+
+/* ---- leaks.c: leaks=1, the report at exit. True when blocks were lost
+ * (and not suppressed). Lock not held. */
+bool mm_leaks_report(void);
+
+/* ---- roots.c: the ranges of memory the leak scan reads for pointers:
+ * every private writable mapping, less the heap, the mapped blocks, the
+ * allocator's own mappings and data, and this thread's stack below sp.
+ * Sorted; 0 when /proc/self/maps cannot be read. Lock held. */
+size_t mm_roots(const struct mm_range **ranges, uintptr_t sp);
+/* Before mm_roots, once, without the lock (it asks the C library where a
+ * thread's descriptor keeps its id, to tell the stacks of exited threads). */
+void mm_roots_prepare(void);
+
+/* ---- suppress.c: leak_suppressions=FILE. */
+bool mm_suppressions_any(void);      /* the file names at least one pattern */
+bool mm_suppressed(uint32_t site);   /* a frame of the site matches one */
 
 /* ---- heapmap.c: heapmap=PATH. */
 void mm_heapmap_write(void);      /* lock held */
@@ -553,6 +627,8 @@ void mm_trace_after_fork(void);
 struct mm_summary {
     size_t live_blocks, live_bytes;     /* in-use chunks, usable bytes */
     size_t cached_blocks, cached_bytes; /* parked in thread caches */
+    size_t quarantined_blocks, quarantined_bytes;   /* freed, held back by check=1 */
+    size_t corrupt;                     /* segments whose walk stopped at a corrupt chunk */
     size_t free_chunks, free_bytes, largest_free;
     size_t top_bytes, heap_bytes, segments;
     size_t mapped_blocks, mapped_bytes;
@@ -586,8 +662,6 @@ int mm_stack_capture(uintptr_t *pcs, int max);
  * everything from the stack pointer up to it is mapped and readable.
  * 0 when it cannot be known (no /proc, on a thread other than main). */
 uintptr_t mm_stack_top(void);
-/* The readable mapping that holds addr, from /proc/self/maps. */
-bool mm_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
 /* ---- symbols.c: names for code addresses, for reports. Symbols come from
  * the module's ELF file on disk (.symtab, else the debug file its build

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -15,13 +16,14 @@ extern char **environ;
 #define MM_OPT_INIT_BOOL(n, d)   .n = d,
 #define MM_OPT_INIT_CHOICE(n, d) .n = d,
 #define MM_OPT_INIT_PATH(n, d)
+#define MM_OPT_INIT_INPUT(n, d)
 struct mm_options mm_opt = {
 #define DEFAULT(name, kind, def, lo, hi, words, help) MM_OPT_INIT_##kind(name, def)
     MM_OPTIONS(DEFAULT)
 #undef DEFAULT
 };
 
-enum kind { SIZE, NUM, BOOL, CHOICE, PATH };
+enum kind { SIZE, NUM, BOOL, CHOICE, PATH, INPUT };
 
 static const struct option {
     const char *name;
@@ -137,7 +139,8 @@ static const char *value_str(char buf[24], const struct option *o, size_t v)
         mm_fmt(buf, 24, "%.*s", (int)len, w);
         return buf;
     case PATH:
-        return o->name[0] == 'l' ? "stderr" : "none";
+    case INPUT:
+        return !strcmp(o->name, "log") ? "stderr" : "none";
     default:
         mm_fmt(buf, 24, "%zu", v);
         return buf;
@@ -159,26 +162,50 @@ static void describe(char *buf, size_t cap, const struct option *o)
         mm_fmt(buf, cap, "a size from %s to %s, such as 64K or 2M", size_str(lo, o->lo), size_str(hi, o->hi));
 }
 
-/* A PATH value: it must fit, and the file must be one we can write. */
+/* A relative path, made absolute: cwd/path in out (cap bytes). False when
+ * it does not fit. getcwd with a buffer of ours does not allocate. */
+static bool absolute(char *out, size_t cap, const char *path, size_t len)
+{
+    size_t n = 0;
+    if (path[0] != '/') {
+        if (!getcwd(out, cap))
+            return false;
+        n = strlen(out);
+        if (n + 1 >= cap)
+            return false;
+        if (n && out[n - 1] != '/')
+            out[n++] = '/';
+    }
+    if (n + len >= cap)
+        return false;
+    memcpy(out + n, path, len);
+    out[n + len] = '\0';
+    return true;
+}
+
+/* A PATH (to write) or INPUT (to read) value: it must fit, and the file
+ * must be one we can write, or read. */
 static bool set_path(const struct option *o, char *field, const char *val, size_t vlen)
 {
-    char path[MM_PATH_MAX];
-    if (vlen >= MM_PATH_MAX) {
+    char path[MM_PATH_MAX], def[24];
+    if (!vlen) {
+        field[0] = '\0';
+        return true;
+    }
+    if (!absolute(path, sizeof path, val, vlen)) {
         mm_print("mymalloc: MYMALLOC_OPTIONS: the path for %s is longer than %d bytes; using the "
-                 "default (%s)\n", o->name, MM_PATH_MAX - 1, value_str(path, o, 0));
+                 "default (%s)\n", o->name, MM_PATH_MAX - 1, value_str(def, o, 0));
         return false;
     }
-    memcpy(path, val, vlen);
-    path[vlen] = '\0';
-    int e = vlen ? mm_path_writable(path) : 0;
+    int e = o->kind == PATH ? mm_path_writable(path) : mm_path_readable(path);
     if (e) {
-        char def[24];
-        mm_print("mymalloc: MYMALLOC_OPTIONS: cannot write to '%s' for %s (%s); using the default "
-                 "(%s)\n", path, o->name, strerrordesc_np(e), value_str(def, o, 0));
+        mm_print("mymalloc: MYMALLOC_OPTIONS: cannot %s '%s' for %s (%s); using the default "
+                 "(%s)\n", o->kind == PATH ? "write to" : "read", path, o->name, strerrordesc_np(e),
+                 value_str(def, o, 0));
         field[0] = '\0';
         return false;
     }
-    memcpy(field, path, vlen + 1);
+    memcpy(field, path, strlen(path) + 1);
     return true;
 }
 
@@ -217,7 +244,7 @@ static bool set(const char *name, size_t nlen, const char *val, size_t vlen, boo
         mm_print("mymalloc: %s can only be set at start, in MYMALLOC_OPTIONS; ignored\n", o->name);
         return false;
     }
-    if (o->kind == PATH)
+    if (o->kind == PATH || o->kind == INPUT)
         return set_path(o, field, has_val ? val : "", has_val ? vlen : 0);
     size_t v = 0;
     bool ok = o->kind == SIZE   ? has_val && parse_size(val, vlen, &v)
@@ -265,17 +292,84 @@ int mm_options_apply(const char *s)
     return bad;
 }
 
-void mm_options_load(void)
+static const char *from_environ(void)
 {
     static const char key[] = "MYMALLOC_OPTIONS=";
-    if (loaded || !environ)
-        return;         /* too early: the constructor will come back */
     const char *s = NULL;
-    for (char **e = environ; *e; e++)
+    for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, key, sizeof key - 1))
             s = *e + sizeof key - 1;
-    mm_options_apply(s);
+    return s;
+}
+
+const char *mm_options_absolute(char *buf, size_t cap)
+{
+    const char *s = from_environ();
+    size_t n = 0;
+    bool changed = false;
+    while (s && *s) {
+        const char *end = strchrnul(s, ':'), *eq = memchr(s, '=', (size_t)(end - s));
+        const struct option *o = NULL;
+        for (size_t i = 0; eq && i < NOPTIONS; i++)
+            if (strlen(table[i].name) == (size_t)(eq - s) && !strncmp(s, table[i].name, (size_t)(eq - s)))
+                o = &table[i];
+        char piece[MM_PATH_MAX + 64];
+        size_t len = (size_t)(end - s);
+        if (o && (o->kind == PATH || o->kind == INPUT) && eq + 1 < end && eq[1] != '/' &&
+            absolute(piece + (eq + 1 - s), sizeof piece - (size_t)(eq + 1 - s), eq + 1, (size_t)(end - eq - 1))) {
+            memcpy(piece, s, (size_t)(eq + 1 - s));
+            len = strlen(piece + (eq + 1 - s)) + (size_t)(eq + 1 - s);
+            changed = true;
+        } else if (len < sizeof piece) {
+            memcpy(piece, s, len);
+        } else {
+            return NULL;
+        }
+        if (n + len + 2 > cap)
+            return NULL;
+        if (n)
+            buf[n++] = ':';
+        memcpy(buf + n, piece, len);
+        n += len;
+        s = *end ? end + 1 : end;
+    }
+    buf[n] = '\0';
+    return changed ? buf : NULL;
+}
+
+bool mm_root = true;
+
+/* MYMALLOC_ROOT names the process that was started (init.c): absent, or
+ * this process's pid, this is that process. */
+static bool is_root(void)
+{
+    static const char key[] = "MYMALLOC_ROOT=";
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, key, sizeof key - 1)) {
+            size_t pid;
+            const char *v = *e + sizeof key - 1;
+            return !parse_num(v, strlen(v), &pid) || pid == (size_t)mm_os_pid();
+        }
+    return true;
+}
+
+void mm_options_after_fork(void)
+{
+    mm_root = false;
+}
+
+void mm_options_load(void)
+{
+    if (loaded || !environ)
+        return;         /* too early: the constructor will come back */
+    mm_options_apply(from_environ());
     loaded = true;
+    mm_root = is_root();
+    if (!mm_root && !mm_opt.children) {
+        /* a program the started one ran: not checked (children=0) */
+        mm_opt.stats = mm_opt.leaks = mm_opt.check = 0;
+        mm_opt.trace[0] = mm_opt.heapmap[0] = '\0';
+    }
     /* The debugging options change how every block is laid out: they are
      * decided here, once, before the thread caches come into use. */
 #ifndef MM_NO_TOOLKIT
@@ -285,5 +379,4 @@ void mm_options_load(void)
     mm_out_configure();
     if (mm_opt.help)
         print_help();
-    mm_heapmap_init();
 }

@@ -101,6 +101,70 @@ void *mm_os_remap(void *p, size_t old_n, size_t new_n)
     return q == MAP_FAILED ? NULL : q;
 }
 
+/* ---- the allocator's own mappings ----
+ * Records, tables and caches live in mappings of their own. They are kept
+ * in a list (lock held), so that a scan of the process's memory (the leak
+ * report) can tell them from the program's: the pointers in them are the
+ * allocator's, never the program's. */
+static struct mm_range *own;
+static size_t own_n, own_cap;
+
+static void own_add(void *p, size_t n)
+{
+    if (own_n == own_cap) {
+        size_t cap = own_cap ? own_cap * 2 : 256;
+        struct mm_range *a = mm_os_map(cap * sizeof *a);
+        if (!a)
+            return;          /* not listed: a scan reads it, and finds no program pointers */
+        for (size_t i = 0; i < own_n; i++)
+            a[i] = own[i];
+        if (own)
+            mm_os_unmap(own, own_cap * sizeof *own);
+        own = a;
+        own_cap = cap;
+    }
+    own[own_n++] = (struct mm_range){ (uintptr_t)p, (uintptr_t)p + n };
+}
+
+static void own_del(void *p)
+{
+    for (size_t i = 0; i < own_n; i++)
+        if (own[i].lo == (uintptr_t)p) {
+            own[i] = own[--own_n];
+            return;
+        }
+}
+
+void *mm_os_map_own(size_t n)
+{
+    void *p = mm_os_map(n);
+    if (p)
+        own_add(p, n);
+    return p;
+}
+
+void mm_os_unmap_own(void *p, size_t n)
+{
+    own_del(p);
+    mm_os_unmap(p, n);
+}
+
+void *mm_os_remap_own(void *p, size_t old_n, size_t new_n)
+{
+    void *q = mm_os_remap(p, old_n, new_n);
+    if (q) {
+        own_del(p);
+        own_add(q, new_n);
+    }
+    return q;
+}
+
+size_t mm_os_own(const struct mm_range **ranges)
+{
+    *ranges = own;
+    return own_n;
+}
+
 size_t mm_os_release(void *p, size_t n)
 {
     uintptr_t lo = mm_align_up((uintptr_t)p, mm_page);
@@ -124,6 +188,29 @@ void mm_os_signal_point_slow(void)
     int e = errno;
     syscall(SYS_tgkill, getpid(), gettid(), (int)mm_opt.fail_signal);
     errno = e;
+}
+
+static int pid;
+
+int mm_os_pid(void)
+{
+    int p = __atomic_load_n(&pid, __ATOMIC_RELAXED);
+    if (!p)
+        __atomic_store_n(&pid, p = getpid(), __ATOMIC_RELAXED);
+    return p;
+}
+
+static bool forked;
+
+void mm_os_after_fork(void)
+{
+    __atomic_store_n(&pid, getpid(), __ATOMIC_RELAXED);
+    forked = true;
+}
+
+bool mm_os_forked(void)
+{
+    return forked;
 }
 
 uint64_t mm_os_coarse_ms(void)

@@ -47,7 +47,7 @@ void mm_out_configure(void)
 
 void mm_out_after_fork(void)
 {
-    if (strstr(mm_opt.log, "%p"))
+    if (mm_path_per_process(mm_opt.log))
         mm_out_configure();     /* a log of its own for the child */
 }
 
@@ -105,6 +105,20 @@ int mm_path_open(const char *tmpl, int flags)
 int mm_path_writable(const char *tmpl)
 {
     int e = errno, fd = mm_path_open(tmpl, O_APPEND), r = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+    return r;
+}
+
+bool mm_path_per_process(const char *tmpl)
+{
+    return strstr(tmpl, "%p") != NULL;
+}
+
+int mm_path_readable(const char *path)
+{
+    int e = errno, fd = open(path, O_RDONLY | O_CLOEXEC), r = fd < 0 ? errno : 0;
     if (fd >= 0)
         close(fd);
     errno = e;

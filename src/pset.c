@@ -14,7 +14,7 @@ static size_t slot_of(const mm_pset *s, uintptr_t key)
 static bool grow(mm_pset *s)
 {
     size_t cap = s->cap ? s->cap * 2 : mm_page / sizeof(uintptr_t);
-    uintptr_t *slot = mm_os_map(cap * sizeof(uintptr_t));
+    uintptr_t *slot = mm_os_map_own(cap * sizeof(uintptr_t));
     if (!slot)
         return false;
     mm_pset old = *s;
@@ -25,7 +25,7 @@ static bool grow(mm_pset *s)
         if (old.slot[i])
             mm_pset_add(s, old.slot[i]);
     if (old.slot && !old.borrowed)
-        mm_os_unmap(old.slot, old.cap * sizeof(uintptr_t));
+        mm_os_unmap_own(old.slot, old.cap * sizeof(uintptr_t));
     return true;
 }
 
@@ -80,7 +80,7 @@ bool mm_pset_del(mm_pset *s, uintptr_t key)
 void mm_pset_clear(mm_pset *s)
 {
     if (s->slot && !s->borrowed)
-        mm_os_unmap(s->slot, s->cap * sizeof(uintptr_t));
+        mm_os_unmap_own(s->slot, s->cap * sizeof(uintptr_t));
     *s = (mm_pset){ 0 };
 }
 

@@ -35,7 +35,7 @@ static struct site *at(uint32_t id) { return (struct site *)(arena + (size_t)(id
 static bool grow_arena(void)
 {
     size_t cap = arena_cap ? arena_cap * 2 : 1u << 20;
-    char *a = arena ? mm_os_remap(arena, arena_cap, cap) : mm_os_map(cap);
+    char *a = arena ? mm_os_remap_own(arena, arena_cap, cap) : mm_os_map_own(cap);
     if (!a)
         return false;
     arena = a;
@@ -47,7 +47,7 @@ static bool grow_arena(void)
 static bool grow_index(void)
 {
     size_t cap = index_cap ? index_cap * 2 : 4096;
-    uint32_t *t = mm_os_map(cap * sizeof *t);
+    uint32_t *t = mm_os_map_own(cap * sizeof *t);
     if (!t)
         return false;
     for (size_t i = 0; i < index_cap; i++) {
@@ -59,7 +59,7 @@ static bool grow_index(void)
         t[j] = index_[i];
     }
     if (index_)
-        mm_os_unmap(index_, index_cap * sizeof *index_);
+        mm_os_unmap_own(index_, index_cap * sizeof *index_);
     index_ = t;
     index_cap = cap;
     return true;

@@ -135,15 +135,6 @@ static bool maps_range(uintptr_t sp, struct range *r)
  * costs two compares. (pthread_getattr_np would allocate.) */
 __attribute__((noinline, cold)) static uintptr_t stack_top_slow(uintptr_t sp);
 
-bool mm_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
-{
-    struct range r;
-    if (!maps_range(addr, &r))
-        return false;
-    *lo = r.lo;
-    *hi = r.hi;
-    return true;
-}
 
 static inline uintptr_t stack_top(uintptr_t sp)
 {

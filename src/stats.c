@@ -100,6 +100,12 @@ static void table(struct report *r, const struct mm_summary *s, const struct mm_
     add(r, "\n  %-20s hits %llu, refills %llu, flushes %llu; %zu blocks (%s) cached now\n",
         "thread caches", (unsigned long long)k->hits, (unsigned long long)k->refills,
         (unsigned long long)k->flushes, s->cached_blocks, mm_bytes(a, s->cached_bytes));
+    if (mm_opt.check)
+        add(r, "  %-20s %zu freed blocks (%s) held back now\n", "quarantine", s->quarantined_blocks,
+            mm_bytes(a, s->quarantined_bytes));
+    if (s->corrupt)
+        add(r, "  %-20s %zu segment%s could not be walked to the end: the heap is corrupt\n", "warning",
+            s->corrupt, s->corrupt == 1 ? "" : "s");
 }
 
 static void json(struct report *r, const struct mm_summary *s, const struct mm_cache_counts *k)
@@ -122,9 +128,11 @@ static void json(struct report *r, const struct mm_summary *s, const struct mm_c
     add(r, "\"syscalls\":{");
     for (int i = 0; i < MM_OS_NCALLS; i++)
         add(r, "%s\"%s\":%lu", i ? "," : "", os_name[i], mm_os_calls[i]);
-    add(r, "},\"cache\":{\"hits\":%llu,\"refills\":%llu,\"flushes\":%llu,\"blocks\":%zu,\"bytes\":%zu}}\n",
+    add(r, "},\"cache\":{\"hits\":%llu,\"refills\":%llu,\"flushes\":%llu,\"blocks\":%zu,\"bytes\":%zu},",
         (unsigned long long)k->hits, (unsigned long long)k->refills, (unsigned long long)k->flushes,
         s->cached_blocks, s->cached_bytes);
+    add(r, "\"quarantine\":{\"blocks\":%zu,\"bytes\":%zu},\"corrupt_segments\":%zu}\n",
+        s->quarantined_blocks, s->quarantined_bytes, s->corrupt);
 }
 
 void mm_stats_report(void)

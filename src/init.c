@@ -1,0 +1,163 @@
+/* init.c -- the allocator's part in the life of a process: the first call,
+ * the options, fork, and the reports at exit.
+ *
+ * The first call can come from any thread, and from the dynamic loader
+ * before any constructor has run (environ may not be set yet): mm_init
+ * sets up what every call needs, and the constructor reads the options
+ * again once environ is there.
+ *
+ * The process that was started. The reports belong to every process the
+ * library runs in (children=0: to the first only), but the leak exit
+ * status belongs to the process the user started: a build must not fail
+ * because a compiler it runs keeps a few blocks to the end, and a forked
+ * child must not report its parent's blocks. The first process to read
+ * the options puts its pid in MYMALLOC_ROOT, which its children inherit:
+ * a process whose pid is there (or which finds none) is the one that was
+ * started; exec keeps the pid, so a wrapper script that execs its program
+ * passes the role on to it. */
+#include "mm.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+_Atomic bool mm_ready;
+
+static void reset_child(void)
+{
+    mm_os_after_fork();
+    mm_options_after_fork();
+    mm_cache_after_fork_child();
+    mm_trace_after_fork();
+    mm_out_after_fork();
+}
+
+static void before_fork(void) { mm_lock_fork_prepare(); }
+static void after_fork_parent(void) { mm_lock_fork_parent(); }
+static void after_fork_child(void) { mm_lock_fork_child(reset_child); }
+
+static void at_first_use(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    mm_cache_init();
+}
+
+void mm_init(void)
+{
+    if (!mm_lock())
+        return;                  /* re-entered during init: the caller uses the reserve */
+    bool first = !atomic_load_explicit(&mm_ready, memory_order_relaxed);
+    if (first) {
+        mm_os_init();
+        mm_ro.secret = mm_os_random() | 1;
+        mm_ro.mark_key = mm_ro.secret ^ UINT64_C(0x63616368656421aa);
+        mm_options_load();
+        atomic_store_explicit(&mm_ready, true, memory_order_release);
+    }
+    mm_unlock();
+    if (first)
+        at_first_use();            /* may allocate: outside the lock */
+}
+
+/* ---- at exit ---- */
+
+/* The program's output before the reports, when they share a terminal or
+ * a file. Only stdout (stderr has no buffer), and only when no other
+ * thread holds it: one blocked in a write must not block the exit. */
+static void flush_stdout(void)
+{
+    if (ftrylockfile(stdout) == 0) {
+        fflush_unlocked(stdout);
+        funlockfile(stdout);
+    }
+}
+
+/* Run by exit(), after the program's atexit functions and every library's
+ * destructors, before stdio's buffers are written: status is what the
+ * program passed to exit or returned from main. In order: the heap map,
+ * the quarantine checked (check=1), the trace written out, the stats, the
+ * leaks; then an error the check found ends the process (abort, as any
+ * error the check finds), and lost blocks set the exit status of the
+ * process that was started, if it was going to exit with 0. (glibc runs
+ * the handlers left and writes stdio's buffers when exit is called again
+ * from a handler, and exits with the last status.) */
+static void at_exit(int status, void *arg)
+{
+    (void)arg;
+    if (!atomic_load(&mm_ready))
+        return;
+    bool report = mm_root || mm_opt.children;
+    if (report)
+        flush_stdout();
+    size_t errors = 0;
+    if (mm_lock()) {
+        if (report && (mm_root || mm_path_per_process(mm_opt.heapmap)))
+            mm_heapmap_write();
+        if (report && mm_opt.check)
+            errors = mm_debug_check_at_exit();
+        mm_trace_flush();
+        mm_unlock();
+    }
+    if (report && mm_opt.stats)
+        mm_stats_report();
+    bool lost = report && mm_opt.leaks && mm_leaks_report();
+    if (errors)
+        abort();
+    if (lost && mm_root && status == 0 && mm_opt.leak_exitcode)
+        exit((int)mm_opt.leak_exitcode);
+}
+
+/* The first process to read the options marks itself (see the top), and
+ * hands its children the options with relative paths made absolute, so
+ * that they write where it started. Only when something will report:
+ * otherwise the environment stays as the program made it.
+ *
+ * Not with setenv: a program may define its own (bash does, for its
+ * variables), which at this point, before main, would lose what it is
+ * given. The entries are written here: the options' string is replaced in
+ * place, and environ gets a copy with MYMALLOC_ROOT added, which main()
+ * receives as its third argument. The strings and the array are the
+ * library's, for the life of the process. */
+static void mark_root(void)
+{
+    static char opts[MM_PATH_MAX * 8], root[32];
+    static const char key[] = "MYMALLOC_OPTIONS=";
+    if (!mm_root || (!mm_debug && !mm_opt.heapmap[0]) || !environ)
+        return;
+    size_t n = 0;
+    memcpy(opts, key, sizeof key - 1);
+    const char *abs = mm_options_absolute(opts + sizeof key - 1, sizeof opts - (sizeof key - 1));
+    for (; environ[n]; n++)
+        if (abs && !strncmp(environ[n], key, sizeof key - 1))
+            environ[n] = opts;
+    char **env = mm_os_map_own((n + 2) * sizeof *env);
+    if (!env)
+        return;
+    memcpy(env, environ, n * sizeof *env);
+    mm_fmt(root, sizeof root, "MYMALLOC_ROOT=%d", mm_os_pid());
+    env[n] = root;
+    env[n + 1] = NULL;
+    environ = env;
+}
+
+/* The dynamic loader's first calls may come before environ is set: the
+ * options are read again here, where it is. */
+__attribute__((constructor)) static void start(void)
+{
+    mm_init();
+    if (mm_lock()) {
+        mm_options_load();
+        if (mm_debug)
+            mm_tc = NULL;       /* a cache made before: no fast path from now on */
+        mm_unlock();
+    }
+    if (mm_opt.leaks || mm_opt.check)
+        mm_stack_init();
+    mm_heapmap_init();
+    mark_root();
+    on_exit(at_exit, NULL);
+}
