@@ -287,7 +287,7 @@ struct mm_tc_class { mm_chunk **stack; uint16_t count, limit, max; };
 /* leaks=1 alone: the last stacks this thread recorded, by hash, with their
  * ids in sites.c, so that a repeated stack is found without the lock. */
 #define MM_MEMO_SLOTS 64
-#define MM_MEMO_DEPTH 8
+#define MM_MEMO_DEPTH 16          /* stack_depth's default: deeper stacks take the lock */
 struct mm_site_memo {
     uint32_t hash, id, depth;
     uintptr_t pc[MM_MEMO_DEPTH];
