@@ -417,14 +417,14 @@ static void section(enum state st, const char *what, const char *lost, const cha
 {
     if (!total[st].blocks)
         return;
-    char a[32];
+    char a[32], b[32];
     group(st);
-    mm_print("mymalloc: %s %s (pid %d): %s bytes in %zu block%s%s, from %zu site%s%s\n", what,
+    mm_print("mymalloc: %s %s (pid %d): %s bytes in %s block%s%s, from %zu site%s%s\n", what,
              program_invocation_short_name, mm_os_pid(), mm_thousands(a, total[st].bytes),
-             total[st].blocks, plural(total[st].blocks), lost, ngroups, plural(ngroups), why);
+             mm_thousands(b, total[st].blocks), plural(total[st].blocks), lost, ngroups, plural(ngroups), why);
     for (size_t g = 0; g < ngroups && g < most; g++) {
-        mm_print("  %s bytes in %zu block%s allocated by:\n", mm_thousands(a, groups[g].bytes),
-                 groups[g].blocks, plural(groups[g].blocks));
+        mm_print("  %s bytes in %s block%s allocated by:\n", mm_thousands(a, groups[g].bytes),
+                 mm_thousands(b, groups[g].blocks), plural(groups[g].blocks));
         mm_site_print(groups[g].site, "    ");
     }
     if (ngroups > most)
@@ -433,7 +433,7 @@ static void section(enum state st, const char *what, const char *lost, const cha
 
 static void print_report(void)
 {
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], e[32];
     section(DIRECT, "leaks of", " lost", "", 100);
     section(INDIRECT, "indirectly lost in", "", " (pointed to only by lost blocks)", 100);
     section(POSSIBLE, "possibly lost in", "", " (pointed to only inside, not at their start)", 100);
@@ -442,8 +442,8 @@ static void print_report(void)
                 " (pointed to by globals, the stack or other reachable blocks)", 10);
     size_t lost = total[DIRECT].bytes + total[INDIRECT].bytes;
     size_t lost_blocks = total[DIRECT].blocks + total[INDIRECT].blocks;
-    mm_print("SUMMARY: %s bytes leaked in %zu block%s from %zu site%s (%s bytes indirectly); %s bytes "
-             "possibly lost; %s bytes still reachable", mm_thousands(a, lost), lost_blocks,
+    mm_print("SUMMARY: %s bytes leaked in %s block%s from %zu site%s (%s bytes indirectly); %s bytes "
+             "possibly lost; %s bytes still reachable", mm_thousands(a, lost), mm_thousands(e, lost_blocks),
              plural(lost_blocks), total[DIRECT].sites, plural(total[DIRECT].sites),
              mm_thousands(b, total[INDIRECT].bytes), mm_thousands(c, total[POSSIBLE].bytes),
              mm_thousands(d, total[REACHABLE].bytes));
