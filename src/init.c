@@ -1,10 +1,11 @@
-/* init.c -- the allocator's part in the life of a process: the first call,
- * the options, fork, and the reports at exit.
+/* init.c -- the allocator's part in the life of a process, on top of the
+ * house: the options applied, fork, the toolkit started, and the reports
+ * at exit.
  *
  * The first call can come from any thread, and from the dynamic loader
- * before any constructor has run (environ may not be set yet): mm_init
- * sets up what every call needs, and the constructor reads the options
- * again once environ is there.
+ * before any constructor has run (environ may not be set yet): front/'s
+ * gate sets up what every call needs, and the constructor here reads the
+ * options again once environ is there, and starts what they ask for.
  *
  * The process that was started. The reports belong to every process the
  * library runs in (children=0: to the first only), but the leak exit
@@ -15,54 +16,37 @@
  * a process whose pid is there (or which finds none) is the one that was
  * started; exec keeps the pid, so a wrapper script that execs its program
  * passes the role on to it. */
-#include "mm.h"
+#ifdef MM_NO_TOOLKIT
+#include "front/front.h"
+#else
+#include "debug/debug.h"
+#endif
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern char **environ;
 
-_Atomic bool mm_ready;
+/* ---- fork ---- */
 
 static void reset_child(void)
 {
     mm_os_after_fork();
     mm_options_after_fork();
     mm_cache_after_fork_child();
+    mm_log_after_fork();
+#ifndef MM_NO_TOOLKIT
     mm_trace_after_fork();
-    mm_out_after_fork();
+#endif
 }
 
 static void before_fork(void) { mm_lock_fork_prepare(); }
 static void after_fork_parent(void) { mm_lock_fork_parent(); }
 static void after_fork_child(void) { mm_lock_fork_child(reset_child); }
 
-static void at_first_use(void)
-{
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-    mm_cache_init();
-}
-
-void mm_init(void)
-{
-    if (!mm_lock())
-        return;                  /* re-entered during init: the caller uses the reserve */
-    bool first = !atomic_load_explicit(&mm_ready, memory_order_relaxed);
-    if (first) {
-        mm_os_init();
-        mm_ro.secret = mm_os_random() | 1;
-        mm_ro.mark_key = mm_ro.secret ^ UINT64_C(0x63616368656421aa);
-        mm_options_load();
-        atomic_store_explicit(&mm_ready, true, memory_order_release);
-    }
-    mm_unlock();
-    if (first)
-        at_first_use();            /* may allocate: outside the lock */
-}
-
+#ifndef MM_NO_TOOLKIT
 /* ---- at exit ---- */
 
 /* The program's output before the reports, when they share a terminal or
@@ -88,19 +72,19 @@ static void flush_stdout(void)
 static void at_exit(int status, void *arg)
 {
     (void)arg;
-    if (!atomic_load(&mm_ready))
+    if (!__atomic_load_n(&mm_ready, __ATOMIC_ACQUIRE))
         return;
     bool report = mm_root || mm_opt.children;
     if (report)
         flush_stdout();
     size_t errors = 0;
-    if (mm_lock()) {
+    if (mm_enter()) {
         if (report && (mm_root || mm_path_per_process(mm_opt.heapmap)))
             mm_heapmap_write();
         if (report && mm_opt.check)
             errors = mm_debug_check_at_exit();
         mm_trace_flush();
-        mm_unlock();
+        mm_leave();
     }
     if (report && mm_opt.stats)
         mm_stats_report();
@@ -134,7 +118,7 @@ static void mark_root(void)
     for (; environ[n]; n++)
         if (abs && !strncmp(environ[n], key, sizeof key - 1))
             environ[n] = opts;
-    char **env = mm_os_map_own((n + 2) * sizeof *env);
+    char **env = mm_os_map((n + 2) * sizeof *env);
     if (!env)
         return;
     memcpy(env, environ, n * sizeof *env);
@@ -144,20 +128,37 @@ static void mark_root(void)
     environ = env;
 }
 
+#endif
+
 /* The dynamic loader's first calls may come before environ is set: the
- * options are read again here, where it is. */
+ * options are read again here, where it is, and what they ask for starts. */
 __attribute__((constructor)) static void start(void)
 {
-    mm_init();
+    if (!__atomic_load_n(&mm_ready, __ATOMIC_ACQUIRE))
+        mm_front_init();
+    bool toolkit = false;
     if (mm_lock()) {
         mm_options_load();
-        if (mm_debug)
-            mm_tc = NULL;       /* a cache made before: no fast path from now on */
+        mm_heap_use_options();
+#ifndef MM_NO_TOOLKIT
+        toolkit = mm_debug_start();
+        if (toolkit) {
+            mm_cache_fast_off = true;
+            mm_tc = NULL;        /* a cache made before: no fast path from now on */
+        }
+#endif
         mm_unlock();
     }
+    /* reports at exit write to a copy of stderr made now: the program may
+     * close its own before */
+    mm_log_configure(mm_opt.log, toolkit || mm_opt.heapmap[0]);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+#ifndef MM_NO_TOOLKIT
     if (mm_opt.leaks || mm_opt.check)
         mm_stack_init();
+    mm_sites_init();
     mm_heapmap_init();
     mark_root();
     on_exit(at_exit, NULL);
+#endif
 }

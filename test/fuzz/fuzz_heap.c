@@ -9,7 +9,7 @@
  * content pattern) is checked before each free and realloc, and the heap
  * checker runs every 32 operations and at the end of every input. Any
  * difference aborts, which libFuzzer reports as a crash with the input. */
-#include "../../src/mm.h"
+#include "../../src/debug/debug.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
     for (size_t at = 0; at + 4 <= len; at += 4) {
         unsigned char op = data[at], a = data[at + 2], b = data[at + 3];
         int i = data[at + 1] % SLOTS;
-        size_t n = size_of(a, b), align = (size_t)16 << (b % 10);
+        size_t n = size_of(a, b), align = (size_t)16 << (b % 10), total;
         unsigned char *p;
         if (trace)
             fprintf(stderr, "op %u slot %d n %zu align %zu (slot holds %p, %zu)\n", op % 10, i, n, align,
@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
             break;
         case 2:
             drop(i);
-            p = mm_calloc(1, n);
+            p = mm_calloc_size(1, n, &total) ? mm_calloc(total) : NULL;
             for (size_t k = 0; p && k < n; k++)
                 if (p[k])
                     bug("calloc memory not zero", i);
@@ -142,7 +142,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
         }
         case 4:
             drop(i);
-            p = mm_memalign(align, n);
+            align = mm_memalign_align(align, n);
+            p = align ? mm_alloc_plain(n, align, "memalign") : NULL;
             if (p)
                 put(i, p, n, align, op);
             break;

@@ -1,15 +1,11 @@
 /* stack_lib.c -- for test_stack: stands in for libmymalloc's entry points.
  *
- * It is built into libmmstack_test.so together with src/stack.c,
- * src/symbols.c and src/out.c, optimised and without frame pointers, as
- * the library is: the program calls stack_test_malloc the way it calls
+ * It is built into libmmstack_test.so together with the unwinder and the
+ * base layer (src/unwind/, src/base/), optimised and without frame
+ * pointers, as the library is: the program calls stack_test_malloc the way it calls
  * malloc, a few frames of "allocator" run, and the capture must skip them
  * all and start at the program's call. */
-#include "mm.h"
-
-/* out.c reads these two; the real ones live in options.c and debug.c. */
-struct mm_options mm_opt;
-bool mm_debug;
+#include "unwind.h"
 
 uintptr_t stack_test_ra;      /* the return address stack_test_malloc saw */
 

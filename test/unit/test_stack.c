@@ -8,7 +8,7 @@
  * This file is built with frame pointers, stack_nofp.c without. Run with
  * "bench" as argument, it prints what a capture costs instead. */
 #include "helper.h"
-#include "../../src/mm.h"
+#include "../../src/unwind/unwind.h"
 
 #include <execinfo.h>
 #include <link.h>

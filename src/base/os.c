@@ -1,0 +1,242 @@
+/* os.c -- every request to the kernel for memory goes through here.
+ *
+ * Each function preserves errno: the allocator sets errno itself, and only
+ * when a whole API call fails (free must never change it). */
+#include "base.h"
+
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+size_t mm_page = 4096;
+unsigned long mm_os_calls[MM_OS_NCALLS];
+
+static void count(int call)
+{
+    __atomic_fetch_add(&mm_os_calls[call], 1, __ATOMIC_RELAXED);
+}
+
+/* Fault injection (the fail_* options): a call of a kind fails when it is
+ * the fail_<kind>-th since the options were set, or at random with
+ * probability fail_rate percent. */
+enum { SBRK, MMAP, MADVISE };
+static unsigned long calls[3];
+static uint64_t rng;
+
+void mm_os_faults_reset(void)
+{
+    calls[SBRK] = calls[MMAP] = calls[MADVISE] = 0;
+    rng = mm_opt.fail_seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
+}
+
+static bool fail(int kind)
+{
+    static const size_t *const nth[3] = { &mm_opt.fail_sbrk, &mm_opt.fail_mmap, &mm_opt.fail_madvise };
+    if (MM_LIKELY(!mm_opt.fail_rate && !*nth[kind]))
+        return false;
+    if (++calls[kind] == *nth[kind])
+        return true;
+    if (!mm_opt.fail_rate)
+        return false;
+    rng ^= rng << 13;     /* xorshift64 */
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng % 100 < mm_opt.fail_rate;
+}
+
+void mm_os_init(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    if (p > 0)
+        mm_page = (size_t)p;
+}
+
+void *mm_os_sbrk(intptr_t n)
+{
+    if (n > 0 && fail(SBRK))
+        return NULL;
+    int e = errno;
+    if (n)
+        count(MM_OS_SBRK);
+    void *p = sbrk(n);
+    errno = e;
+    return p == (void *)-1 ? NULL : p;
+}
+
+void *mm_os_brk_now(void)
+{
+    return sbrk(0);
+}
+
+void *mm_os_map(size_t n)
+{
+    if (fail(MMAP))
+        return NULL;
+    int e = errno;
+    count(MM_OS_MMAP);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = e;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void mm_os_unmap(void *p, size_t n)
+{
+    int e = errno;
+    count(MM_OS_MUNMAP);
+    munmap(p, n);
+    errno = e;
+}
+
+void *mm_os_remap(void *p, size_t old_n, size_t new_n)
+{
+    if (fail(MMAP))
+        return NULL;
+    int e = errno;
+    count(MM_OS_MREMAP);
+    void *q = mremap(p, old_n, new_n, MREMAP_MAYMOVE);
+    errno = e;
+    return q == MAP_FAILED ? NULL : q;
+}
+
+/* ---- the allocator's own mappings ----
+ * Records, tables and caches live in mappings of their own. They are kept
+ * in a list (lock held), so that a scan of the process's memory (the leak
+ * report) can tell them from the program's: the pointers in them are the
+ * allocator's, never the program's. */
+static struct mm_range *own;
+static size_t own_n, own_cap;
+
+static void own_add(void *p, size_t n)
+{
+    if (own_n == own_cap) {
+        size_t cap = own_cap ? own_cap * 2 : 256;
+        struct mm_range *a = mm_os_map(cap * sizeof *a);
+        if (!a)
+            return;          /* not listed: a scan reads it, and finds no program pointers */
+        for (size_t i = 0; i < own_n; i++)
+            a[i] = own[i];
+        if (own)
+            mm_os_unmap(own, own_cap * sizeof *own);
+        own = a;
+        own_cap = cap;
+    }
+    own[own_n++] = (struct mm_range){ (uintptr_t)p, (uintptr_t)p + n };
+}
+
+static void own_del(void *p)
+{
+    for (size_t i = 0; i < own_n; i++)
+        if (own[i].lo == (uintptr_t)p) {
+            own[i] = own[--own_n];
+            return;
+        }
+}
+
+void *mm_os_map_own(size_t n)
+{
+    void *p = mm_os_map(n);
+    if (p)
+        own_add(p, n);
+    return p;
+}
+
+void mm_os_unmap_own(void *p, size_t n)
+{
+    own_del(p);
+    mm_os_unmap(p, n);
+}
+
+void *mm_os_remap_own(void *p, size_t old_n, size_t new_n)
+{
+    void *q = mm_os_remap(p, old_n, new_n);
+    if (q) {
+        own_del(p);
+        own_add(q, new_n);
+    }
+    return q;
+}
+
+size_t mm_os_own(const struct mm_range **ranges)
+{
+    *ranges = own;
+    return own_n;
+}
+
+size_t mm_os_release(void *p, size_t n)
+{
+    uintptr_t lo = mm_align_up((uintptr_t)p, mm_page);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(mm_page - 1);
+    if (hi <= lo || fail(MADVISE))
+        return 0;
+    int e = errno;
+    count(MM_OS_MADVISE);
+    int r = madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    errno = e;
+    return r == 0 ? hi - lo : 0;
+}
+
+/* The signal goes to this thread alone, and is delivered before tgkill
+ * returns: the handler runs right here, inside the allocator. */
+void mm_os_signal_point_slow(void)
+{
+    static unsigned long points;
+    if (++points % mm_opt.fail_signal_every)
+        return;
+    int e = errno;
+    syscall(SYS_tgkill, getpid(), gettid(), (int)mm_opt.fail_signal);
+    errno = e;
+}
+
+static int pid;
+
+int mm_os_pid(void)
+{
+    int p = __atomic_load_n(&pid, __ATOMIC_RELAXED);
+    if (!p)
+        __atomic_store_n(&pid, p = getpid(), __ATOMIC_RELAXED);
+    return p;
+}
+
+static bool forked;
+
+void mm_os_after_fork(void)
+{
+    __atomic_store_n(&pid, getpid(), __ATOMIC_RELAXED);
+    forked = true;
+}
+
+bool mm_os_forked(void)
+{
+    return forked;
+}
+
+uint64_t mm_os_coarse_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);     /* the vDSO: no system call */
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* splitmix64: spreads the bits of x over the whole word. */
+static uint64_t mix(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+uint64_t mm_os_random(void)
+{
+    /* The kernel gives every process 16 random bytes (AT_RANDOM); the
+     * address of a local adds the stack's randomisation. */
+    uint64_t r = (uintptr_t)&r;
+    const unsigned char *a = (const unsigned char *)getauxval(AT_RANDOM);
+    if (a)
+        for (int i = 0; i < 16; i++)
+            r = mix(r ^ a[i]);
+    return mix(r);
+}

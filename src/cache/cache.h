@@ -1,0 +1,106 @@
+/* cache.h -- per-thread caches of small free chunks, in front of the heap.
+ * Above heap/ and base/.
+ *
+ * A cached chunk stays INUSE for the heap, so the heap never merges it. It
+ * is marked as cached in its first word (chunk.h), not in its header: the
+ * chunk is the cache's while it is there, but its header is not (another
+ * thread, holding the lock, rewrites it when the chunk before it changes
+ * state, and the cache works without the lock). The mark mixes in a key
+ * and the address, so a program's data does not look like it; the checker
+ * counts marked chunks, and a second free of one is seen. Each size class
+ * is a stack of pointers inside the cache itself, so nothing the program
+ * writes into a freed block can corrupt the cache. */
+#ifndef MM_CACHE_H
+#define MM_CACHE_H
+
+#include "../heap/heap.h"
+
+/* Chunks below 2 KiB have a class every 16 bytes (class = size / 16), and
+ * the fast paths serve them. From 2 KiB to 32 KiB, sizes are rounded up to
+ * 8 classes per power of two (at most 12.5% more), served by the slow
+ * paths, still without the lock. */
+#define MM_TC_SMALL 2032u
+#define MM_TC_MAX   32768u
+#define MM_TC_NCLS  (MM_TC_SMALL / 16 + 1 + 4 * 8 + 1)
+#define MM_TC_CLASS_BYTES 32768u              /* what a small class holds, 16 to 64 blocks */
+#define MM_TC_MID_BYTES (32u << 10)           /* what a larger class holds, 1 to 8 blocks */
+/* The size bits of a chunk too big for the fast paths (one mask test). */
+#define MM_TC_TOO_BIG (MM_SIZE & ~(uint64_t)2047)
+
+/* The class of a cached chunk size (a multiple of 16 up to MM_TC_SMALL, or
+ * one of the rounded sizes up to MM_TC_MAX). */
+static inline unsigned mm_tc_class(size_t size)
+{
+    if (size <= MM_TC_SMALL)
+        return (unsigned)(size >> 4);
+    unsigned e = 63u - (unsigned)__builtin_clzll(size);            /* 11..15 */
+    return MM_TC_SMALL / 16 + 1 + (e - 11) * 8 + (unsigned)((size >> (e - 3)) & 7);
+}
+
+size_t mm_tc_class_size(unsigned i);
+
+/* nb rounded up to its class size, for the sizes the caches take. */
+static inline size_t mm_tc_round(size_t nb)
+{
+    if (nb <= MM_TC_SMALL || nb > MM_TC_MAX)
+        return nb;
+    unsigned e = 63u - (unsigned)__builtin_clzll(nb);
+    size_t step = (size_t)1 << (e - 3);
+    return (nb + step - 1) & ~(step - 1);
+}
+/* limit moves between 4 (1 for the larger classes) and max: up when the
+ * class runs empty (the thread allocates more than it frees there), down
+ * when it overflows (it frees more than it allocates). */
+struct mm_tc_class { mm_chunk **stack; uint16_t count, limit, max; };
+struct mm_tcache {
+    struct mm_tc_class cls[MM_TC_NCLS];
+    struct mm_tcache *next, *prev;            /* every cache, under the lock */
+    size_t map_len;
+};
+enum { MM_TC_NONE, MM_TC_ON, MM_TC_OFF };
+/* This thread's cache for the fast paths; NULL while a call is working on
+ * it (so a signal handler that comes in then goes the locked way), and
+ * always while mm_cache_fast_off. */
+extern __thread struct mm_tcache *mm_tc MM_TLS;
+extern __thread int mm_tc_state MM_TLS;
+/* The fast paths are off (a debugging option is on): only the calls
+ * below use the caches. Set at start. */
+extern bool mm_cache_fast_off;
+void mm_cache_init(void);
+/* These two need no lock, and make no cache: a thread gets one in the
+ * locked paths (refill and free). locked: the caller holds the lock
+ * (a hit is counted). */
+mm_chunk *mm_cache_take(size_t nb, bool locked);        /* a cached chunk, or NULL */
+bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
+/* The rest with the lock held. */
+mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
+bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
+void mm_cache_flush(void);                               /* empties this thread's cache */
+struct mm_tcache *mm_cache_own(void);                    /* this thread's, claimed or not */
+/* Counted on the locked paths only: hits are those of the debug paths,
+ * which take cached blocks with the lock; the fast paths count nothing. */
+struct mm_cache_counts { uint64_t hits, refills, flushes; };
+void mm_cache_counts(struct mm_cache_counts *k);
+void mm_cache_after_fork_child(void);
+
+static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
+{
+    struct mm_tc_class *k = &tc->cls[mm_tc_class(nb)];
+    if (MM_UNLIKELY(!k->count))
+        return NULL;
+    mm_chunk *c = k->stack[--k->count];
+    *(uint64_t *)mm_mem(c) = 0;
+    return c;
+}
+
+static inline bool mm_cache_push(struct mm_tcache *tc, mm_chunk *c, size_t size)
+{
+    struct mm_tc_class *k = &tc->cls[mm_tc_class(size)];
+    if (MM_UNLIKELY(k->count >= k->limit))
+        return false;
+    k->stack[k->count++] = c;
+    *(uint64_t *)mm_mem(c) = mm_cache_mark(c);
+    return true;
+}
+
+#endif

@@ -1,0 +1,161 @@
+/* debug.h -- the debugging toolkit: everything a person turns on to
+ * investigate (stats, leaks, check, trace, heapmap). A library of its own,
+ * above front/ and unwind/; built out entirely with -DMYMALLOC_TOOLKIT=OFF.
+ * When no option asks for it, the allocator pays one predictable branch on
+ * its slow paths (api.c) and nothing else.
+ *
+ *   paths.c       malloc, free, realloc, usable size while an option is on
+ *   record.c      the record at the end of every block (chunk.h draws it)
+ *   errors.c      the reports of overflows, writes after free, double frees
+ *   quarantine.c  freed blocks held back, poisoned, checked on their way out
+ *   checker.c     the whole heap against its invariants (check=2, the API)
+ *   sites.c       call stacks, each stored once, and each thread's memo
+ *   stats.c       what stats=1 counts, and its report
+ *   leaks.c       leaks=1: reachable, lost, indirectly and possibly lost
+ *   roots.c       where the leak scan looks for pointers
+ *   suppress.c    leak_suppressions=FILE
+ *   trace.c       trace=FILE: every call recorded
+ *   heapmap.c     heapmap=FILE: an SVG picture of the heap
+ */
+#ifndef MM_DEBUG_H
+#define MM_DEBUG_H
+
+#include "../front/front.h"
+#include "../unwind/unwind.h"
+
+/* ---- paths.c ---- */
+/* A debugging option is on: every call comes here (api.c). */
+extern bool mm_debug;
+/* leaks=1 or check=1, without stats or trace (nothing to count): malloc
+ * takes blocks from the thread caches without the lock; free does too
+ * with leaks=1 alone (with check=1 it goes to the quarantine). */
+extern bool mm_debug_light;
+/* Decides the above from the options, once, at start; true when on. */
+bool mm_debug_start(void);
+enum { MM_CALL_MALLOC, MM_CALL_CALLOC, MM_CALL_REALLOC, MM_CALL_MEMALIGN, MM_CALL_FREE,
+       MM_CALL_USABLE, MM_NCALLS };
+/* The calls, their arguments checked as front.h's mm_fits, mm_calloc_size
+ * and mm_memalign_align do. */
+void *mm_debug_alloc(size_t n, size_t align, int call);
+void mm_debug_free(void *p);
+void *mm_debug_realloc(void *p, size_t n);
+size_t mm_debug_usable(const void *p);
+
+/* ---- record.c: for the files of this folder. The last 16 bytes of a
+ * block's usable space: */
+struct mm_record {
+    uint64_t word;          /* n asked for | tag << 48 */
+    uint32_t alloc_site;
+    union {
+        uint32_t pid;       /* live: the process that allocated it (a child of
+                               fork does not report its parent's blocks) */
+        uint32_t free_site; /* quarantined: the stack that freed it */
+    };
+};
+#define MM_RECORD  16u
+#define MM_REDZONE 16u      /* check=1: at least this much after the bytes asked for */
+#define MM_PAT_NEW   0xbe   /* check=1: a new block (reading it uninitialised shows) */
+#define MM_PAT_RED   0xfa   /* the redzone after a block */
+#define MM_PAT_FREED 0xdd   /* a freed block in the quarantine */
+/* Where c's record lies, whether or not it holds one. */
+static inline struct mm_record *mm_record_at(const mm_chunk *c)
+{
+    return (struct mm_record *)((char *)mm_mem(c) + mm_usable(c) - MM_RECORD);
+}
+/* c's record, or NULL for a block without one (allocated before the
+ * options were read, or whose record an overrun destroyed). */
+struct mm_record *mm_record_of(const mm_chunk *c);
+static inline size_t mm_record_asked(const struct mm_record *m) { return m->word & MM_BODY; }
+/* The bytes of record and redzone after n. */
+static inline size_t mm_record_extra(void) { return MM_RECORD + (mm_opt.check ? MM_REDZONE : 0); }
+/* Writes a new block's record (n bytes asked for, its site) and, with
+ * check=1, its patterns (zeros for calloc). */
+void mm_record_set(void *p, size_t n, bool zero, uint32_t site);
+/* The same for a block resized in place from old bytes to n: the record
+ * moves to the new end; with check=1 the new bytes get MM_PAT_NEW and the
+ * redzone is written again, and the bytes the program has are left. */
+void mm_record_resized(void *p, size_t old, size_t n, uint32_t site);
+/* A live block's size as asked for, the site that allocated it and the
+ * process that did (0, 0 when it has no record). Lock held. */
+void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site, int *pid);
+
+/* ---- errors.c: for the files of this folder. */
+/* The end of a report: the block's stacks and where it was found; then
+ * the program stops, unless fn is "exit" (the check at exit reports every
+ * error it finds, and lets the reports that follow it be printed). */
+void mm_error_end(const struct mm_record *m, bool freed, const char *fn, const uintptr_t *pcs, int depth);
+bool mm_error_at_exit(const char *fn);
+/* The first and last bytes in [from, to) of p that differ from pat, or
+ * false if there are none. */
+bool mm_pattern_changed(const unsigned char *p, size_t from, size_t to, unsigned char pat,
+                        size_t *first, size_t *last);
+/* check=1: the redzone of c intact, or a report. */
+void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *fn,
+                      const uintptr_t *pcs, int depth);
+/* The errors reported at exit so far. */
+size_t mm_errors_at_exit(void);
+
+/* ---- quarantine.c ---- */
+/* c (with its record m, its pattern written) is held back, marked
+ * QUARANTINED; the oldest blocks leave while there are more than
+ * `quarantine` bytes. False when there is no room to hold it (the caller
+ * frees it). Lock held. */
+bool mm_quarantine_put(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth);
+void mm_quarantine_flush(const char *fn);     /* every block out; lock held */
+/* At exit, check=1: the blocks still in the quarantine checked, each error
+ * reported without stopping; returns how many were found. Lock held. */
+size_t mm_debug_check_at_exit(void);
+
+/* ---- checker.c ---- */
+/* Prints one line per violation of the heap's invariants and returns how
+ * many there are. Lock held. */
+int mm_check_locked(void);
+
+/* ---- sites.c: call stacks, each stored once; an id names one. Lock held,
+ * but for the hash and the memo. */
+uint32_t mm_site_intern(const uintptr_t *pcs, int depth);   /* 0: none, or no memory */
+uint32_t mm_site_hash(const uintptr_t *pcs, int depth);
+int mm_site_frames(uint32_t id, const uintptr_t **pcs);
+void mm_site_print(uint32_t id, const char *indent);        /* one symbolised frame a line */
+size_t mm_site_limit(void);                                 /* every id is below this */
+void mm_frames_print(const uintptr_t *pcs, int depth, const char *indent);
+/* The id of a stack from this thread's memo of the stacks it recorded
+ * last, else from the table, under the lock. */
+uint32_t mm_site_light(const uintptr_t *pcs, int depth);
+void mm_sites_init(void);             /* at start: the memo's thread key */
+
+/* ---- stats.c: what stats=1 counts (in the paths, lock held), and its
+ * report at exit. */
+void mm_count_alloc(int call, size_t asked, bool ok);
+void mm_count_free(size_t asked);
+void mm_count_call(int call);
+void mm_count_live(size_t usable, int blocks);     /* blocks: +1 or -1 */
+void mm_stats_report(void);
+
+/* ---- trace.c: trace=PATH, every call recorded. Lock held. */
+void mm_trace(int call, const void *ptr, size_t size, size_t align, const void *result);
+void mm_trace_flush(void);
+void mm_trace_after_fork(void);
+
+/* ---- heapmap.c: heapmap=PATH. */
+void mm_heapmap_write(void);      /* lock held */
+void mm_heapmap_init(void);       /* installs the SIGUSR2 handler if asked */
+
+/* ---- leaks.c: leaks=1, the report at exit. True when blocks were lost
+ * (and not suppressed). Lock not held. */
+bool mm_leaks_report(void);
+
+/* ---- roots.c: the ranges of memory the leak scan reads for pointers:
+ * every private writable mapping, less the heap, the mapped blocks, the
+ * allocator's own mappings and data, and this thread's stack below sp.
+ * Sorted; 0 when /proc/self/maps cannot be read. Lock held. */
+size_t mm_roots(const struct mm_range **ranges, uintptr_t sp);
+/* Before mm_roots, once, without the lock (it asks the C library where a
+ * thread's descriptor keeps its id, to tell the stacks of exited threads). */
+void mm_roots_prepare(void);
+
+/* ---- suppress.c: leak_suppressions=FILE. */
+bool mm_suppressions_any(void);      /* the file names at least one pattern */
+bool mm_suppressed(uint32_t site);   /* a frame of the site matches one */
+
+#endif

@@ -1,0 +1,78 @@
+/* errors.c -- the reports of check=1: an overflow seen in a redzone, a
+ * write after free seen in a quarantined block's pattern, a double free.
+ * Each names the kind of error, the block and the offset, then the stacks
+ * of the block's life and where it was found; then the program stops. */
+#include "debug.h"
+
+#include <string.h>
+
+static size_t exit_errors;      /* found by the check at exit, which goes on */
+
+bool mm_error_at_exit(const char *fn) { return !strcmp(fn, "exit"); }
+
+size_t mm_errors_at_exit(void) { return exit_errors; }
+
+void mm_error_end(const struct mm_record *m, bool freed, const char *fn, const uintptr_t *pcs, int depth)
+{
+    mm_print("  the block was allocated by:\n");
+    mm_site_print(m ? m->alloc_site : 0, "    ");
+    if (freed) {
+        mm_print("  and freed by:\n");
+        mm_site_print(m ? m->free_site : 0, "    ");
+    }
+    if (mm_error_at_exit(fn)) {
+        mm_print("  found at exit, when the blocks still in the quarantine were checked\n");
+        exit_errors++;
+        return;
+    }
+    mm_print("  found in %s(), called from:\n", fn);
+    if (!depth)
+        mm_print("    (no stack recorded)\n");
+    mm_frames_print(pcs, depth, "    ");
+    mm_die_quietly();
+}
+
+/* The first index in [i, to) of p whose byte is not pat, or to. Eight
+ * bytes at a time: a quarantine of 16 MiB is read through on its way out. */
+static size_t skip_pattern(const unsigned char *p, size_t i, size_t to, unsigned char pat)
+{
+    const uint64_t word = 0x0101010101010101ull * pat;
+    for (; i < to && (uintptr_t)(p + i) % 8; i++)
+        if (p[i] != pat)
+            return i;
+    for (; to - i >= 8; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        if (v != word)
+            break;
+    }
+    while (i < to && p[i] == pat)
+        i++;
+    return i;
+}
+
+bool mm_pattern_changed(const unsigned char *p, size_t from, size_t to, unsigned char pat,
+                        size_t *first, size_t *last)
+{
+    size_t i = skip_pattern(p, from, to, pat);
+    if (i == to)
+        return false;
+    *first = i;
+    size_t j = to - 1;
+    while (p[j] == pat)
+        j--;
+    *last = j;
+    return true;
+}
+
+void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *fn,
+                      const uintptr_t *pcs, int depth)
+{
+    const unsigned char *p = mm_mem(c);
+    size_t n = mm_record_asked(m), first, last;
+    if (!mm_pattern_changed(p, n, (size_t)((const unsigned char *)m - p), MM_PAT_RED, &first, &last))
+        return;
+    mm_print("mymalloc: %s(): heap-buffer-overflow on the %zu-byte block %p: %zu byte%s written past "
+             "its end, from offset %zu\n", fn, n, (void *)p, last - n + 1, last == n ? "" : "s", first);
+    mm_error_end(m, false, fn, pcs, depth);
+}

@@ -1,0 +1,260 @@
+/* paths.c -- malloc, free, realloc and malloc_usable_size while a
+ * debugging option is on (stats, leaks, check, trace).
+ *
+ * Off, none of this runs: api.c branches here only on the slow paths, and
+ * the fast paths never see a thread cache while it is on. On, every call
+ * comes here; each block carries a record (record.c), its stacks are
+ * captured (unwind/) and stored once (sites.c), and the plain paths of
+ * front/ do the allocating, through the same gate: a call that comes in
+ * while its thread is inside the allocator gets the gate's answer, without
+ * a record.
+ *
+ * With check=1, free checks the redzone and puts the block in the
+ * quarantine; a second free or a use of a quarantined block is reported
+ * with its stacks. Any difference is reported, and the program stops.
+ *
+ * Without stats or trace there is nothing to count: blocks come from the
+ * thread caches without the lock, and the stack ids from a memo of each
+ * thread's (alloc_light); with leaks=1 alone they go back to the caches as
+ * when quiet, with check=1 to the quarantine, and from there to the
+ * caches of the threads that evict them. */
+#include "debug.h"
+
+#include <string.h>
+
+bool mm_debug, mm_debug_light;
+
+bool mm_debug_start(void)
+{
+    mm_debug = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+    mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0];
+    return mm_debug;
+}
+
+static const char *const names[MM_NCALLS] = { "malloc", "calloc", "realloc", "memalign", "free",
+                                               "malloc_usable_size" };
+
+static int capture(uintptr_t *pcs)
+{
+    return mm_opt.leaks || mm_opt.check ? mm_stack_capture(pcs, (int)mm_opt.stack_depth) : 0;
+}
+
+/* Every check_every calls with check=2, the whole heap. */
+static void maybe_check_heap(const char *fn)
+{
+    static size_t calls;
+    if (mm_opt.check < 2 || ++calls % mm_opt.check_every)
+        return;
+    int errors = mm_check_locked();
+    if (errors)
+        mm_die(fn, "check=2: the heap checker found %d error%s (listed above)", errors,
+               errors == 1 ? "" : "s");
+}
+
+/* A new block's record, unless it came from the reserve (a re-entrant
+ * call: no records there). */
+static void *set_up(void *p, size_t n, int call, uint32_t site)
+{
+    if (p && !mm_reserve_owns(p))
+        mm_record_set(p, n, call == MM_CALL_CALLOC, site);
+    return p;
+}
+
+/* Without stats or trace (mm_debug_light) there is nothing to count, so a
+ * block comes from this thread's cache without the lock when it has one,
+ * as when quiet, and gets its record and (check=1) its patterns. extra:
+ * the bytes of record and redzone after the n asked for. */
+static void *alloc_light(size_t n, size_t extra, int call, const char *fn, const uintptr_t *pcs,
+                         int depth)
+{
+    uint32_t site = mm_site_light(pcs, depth);
+    size_t nb = mm_plain_size(n + extra, MM_ALIGN);
+    void *p;
+    if (mm_plain_is_big(nb, MM_ALIGN)) {
+        p = mm_alloc_big(n + extra, MM_ALIGN, fn);
+    } else {
+        mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_take(nb, false) : NULL;
+        if (!c) {
+            if (!mm_enter())
+                return mm_reentered_alloc(n + extra, MM_ALIGN, fn);
+            c = mm_alloc_locked(nb, MM_ALIGN, fn);
+            mm_leave();
+        }
+        p = c ? mm_mem(c) : mm_enomem();
+    }
+    return set_up(p, n, call, site);
+}
+
+/* old: for realloc, the block being replaced (for the trace). */
+static void *alloc(size_t n, size_t align, int call, const void *old)
+{
+    const char *fn = names[call];
+    uintptr_t pcs[64];
+    int depth = capture(pcs);
+    size_t extra = mm_record_extra();
+    bool fits = mm_fits(n, align, extra);
+    if (mm_debug_light && fits && align <= MM_ALIGN)
+        return alloc_light(n, extra, call, fn, pcs, depth);
+    if (!mm_enter())
+        return fits ? mm_reentered_alloc(n + extra, align, fn) : mm_enomem();
+    void *p = NULL;
+    if (fits) {
+        size_t nb = mm_plain_size(n + extra, align);
+        if (mm_plain_is_big(nb, align)) {
+            /* a mapping: made without the lock */
+            mm_leave();
+            p = mm_alloc_big(n + extra, align, fn);
+            if (!mm_enter())
+                return p;        /* (only a signal handler is refused the lock, and it was not) */
+        } else {
+            mm_chunk *c = mm_alloc_locked(nb, align, fn);
+            p = c ? mm_mem(c) : NULL;
+        }
+    }
+    mm_count_alloc(call, n, p != NULL);
+    if (p) {
+        set_up(p, n, call, mm_site_intern(pcs, depth));
+        mm_count_live(n, 1);
+    }
+    mm_trace(call, old, n, align, p);
+    maybe_check_heap(fn);
+    mm_leave();
+    return p ? p : mm_enomem();
+}
+
+void *mm_debug_alloc(size_t n, size_t align, int call)
+{
+    return alloc(n, align, call, NULL);
+}
+
+/* The block behind p, looked up; a second free, or a use, of a block in
+ * the quarantine is reported with its stacks. */
+static mm_chunk *lookup(void *p, const char *fn, const uintptr_t *pcs, int depth)
+{
+    mm_chunk *c = mm_lookup(p, fn, mm_opt.check ? MM_LOOKUP_QUARANTINED : 0);
+    if (c->head & MM_QUARANTINED) {
+        struct mm_record *m = mm_record_of(c);
+        size_t n = m ? mm_record_asked(m) : 0;
+        if (!strcmp(fn, "free"))
+            mm_print("mymalloc: free(): double free of the %zu-byte block %p\n", n, p);
+        else
+            mm_print("mymalloc: %s(): use after free of the %zu-byte block %p\n", fn, n, p);
+        mm_error_end(m, true, fn, pcs, depth);
+    }
+    return c;
+}
+
+/* Frees p with the lock held, for free or for realloc (which counts and
+ * traces the whole call itself). */
+static void free_locked(void *p, int call, const uintptr_t *pcs, int depth)
+{
+    const char *fn = names[call];
+    mm_chunk *c = lookup(p, fn, pcs, depth);
+    struct mm_record *m = mm_record_of(c);
+    size_t n = m ? mm_record_asked(m) : mm_usable(c);
+    if (m && mm_opt.check)
+        mm_redzone_check(c, m, fn, pcs, depth);
+    if (call == MM_CALL_FREE) {
+        mm_count_free(n);
+        mm_trace(MM_CALL_FREE, p, n, 0, NULL);
+    }
+    mm_count_live(n, -1);
+    if (m && mm_opt.check && mm_opt.quarantine) {
+        memset(p, MM_PAT_FREED, (size_t)((char *)m - (char *)p));
+        m->free_site = mm_site_intern(pcs, depth);
+        if (mm_quarantine_put(c, fn, pcs, depth))
+            return;
+    }
+    mm_free_plain(c, fn);
+}
+
+void mm_debug_free(void *p)
+{
+    if (!p)
+        return;
+    if (mm_debug_light && !mm_opt.check) {
+        mm_free_slow(p);         /* leaks=1 alone: as when quiet, through the caches */
+        return;
+    }
+    uintptr_t pcs[64];
+    int depth = mm_opt.check ? capture(pcs) : 0;
+    if (mm_reserve_owns(p)) {
+        mm_reserve_free(p, "free");
+        return;
+    }
+    if (!mm_enter()) {
+        mm_reentered_free(p, "free");
+        return;
+    }
+    free_locked(p, MM_CALL_FREE, pcs, depth);
+    maybe_check_heap("free");
+    mm_leave();
+}
+
+size_t mm_debug_usable(const void *p)
+{
+    if (!p)
+        return 0;
+    if (mm_reserve_owns(p))
+        return mm_reserve_usable(p);
+    if (!mm_enter())
+        return mm_reentered_usable(p);
+    mm_chunk *c = mm_lookup(p, "malloc_usable_size", 0);
+    struct mm_record *m = mm_record_of(c);
+    size_t n = m ? mm_record_asked(m) : mm_usable(c);
+    mm_count_call(MM_CALL_USABLE);
+    mm_leave();
+    return n;
+}
+
+static void *realloc_alloc(size_t n) { return alloc(n, MM_ALIGN, MM_CALL_REALLOC, NULL); }
+static void reserve_release(void *p) { mm_reserve_free(p, "realloc"); }
+
+/* realloc keeps the block in place when the heap can, as without the
+ * debugging options (growing strings would copy forever otherwise), and
+ * the record moves to the new end; otherwise it moves the block (with
+ * check=1, a stale pointer to the old block is then a use after free that
+ * can be seen). */
+void *mm_debug_realloc(void *p, size_t n)
+{
+    if (!p)
+        return alloc(n, MM_ALIGN, MM_CALL_MALLOC, NULL);
+    if (n == 0) {                /* glibc: free, and return NULL */
+        mm_debug_free(p);
+        return NULL;
+    }
+    if (mm_reserve_owns(p))
+        return mm_move(p, mm_reserve_usable(p), n, realloc_alloc, reserve_release);
+    uintptr_t pcs[64];
+    int depth = capture(pcs);
+    if (!mm_enter())
+        return mm_reentered_realloc(p, n);
+    mm_chunk *c = lookup(p, "realloc", pcs, depth);
+    struct mm_record *m = mm_record_of(c);
+    if (m && mm_opt.check)
+        mm_redzone_check(c, m, "realloc", pcs, depth);
+    size_t old = m ? mm_record_asked(m) : mm_usable(c), extra = mm_record_extra();
+    if (!mm_fits(n, MM_ALIGN, extra)) {
+        mm_leave();
+        return mm_enomem();      /* the old block stays */
+    }
+    if (m && !(c->head & MM_MMAPPED) && mm_resize_in_place(c, n, extra)) {
+        mm_record_resized(p, old, n, mm_site_intern(pcs, depth));
+        mm_count_alloc(MM_CALL_REALLOC, n, true);
+        mm_count_live(old, -1);
+        mm_count_live(n, 1);
+        mm_trace(MM_CALL_REALLOC, p, n, 0, p);
+        mm_leave();
+        return p;
+    }
+    mm_leave();
+    void *q = alloc(n, MM_ALIGN, MM_CALL_REALLOC, p);
+    if (!q)
+        return NULL;             /* the old block stays */
+    memcpy(q, p, old < n ? old : n);
+    if (mm_enter()) {
+        free_locked(p, MM_CALL_REALLOC, pcs, depth);
+        mm_leave();
+    }
+    return q;
+}

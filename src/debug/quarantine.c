@@ -1,0 +1,80 @@
+/* quarantine.c -- check=1: a freed block is filled with MM_PAT_FREED and
+ * waits here (marked QUARANTINED, still in use for the heap) until
+ * `quarantine` bytes of younger blocks have been freed; when it leaves,
+ * and at exit, its pattern is checked: a byte that changed was written
+ * after free. A ring of the blocks, oldest first, in a mapping of its
+ * own. Lock held. */
+#include "debug.h"
+
+static mm_chunk **ring;
+static size_t ring_cap, ring_head, ring_len, ring_bytes;
+
+static bool ring_push(mm_chunk *c)
+{
+    if (ring_len == ring_cap) {
+        size_t cap = ring_cap ? ring_cap * 2 : 4096;
+        mm_chunk **r = mm_os_map_own(cap * sizeof *r);
+        if (!r)
+            return false;
+        for (size_t i = 0; i < ring_len; i++)
+            r[i] = ring[(ring_head + i) % ring_cap];
+        if (ring)
+            mm_os_unmap_own(ring, ring_cap * sizeof *ring);
+        ring = r;
+        ring_cap = cap;
+        ring_head = 0;
+    }
+    ring[(ring_head + ring_len++) % ring_cap] = c;
+    ring_bytes += mm_size(c);
+    return true;
+}
+
+/* A block leaves the quarantine: its poison must be intact. */
+static void release(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth)
+{
+    struct mm_record *m = mm_record_at(c);
+    const unsigned char *p = mm_mem(c);
+    size_t first, last;
+    if (mm_pattern_changed(p, 0, (size_t)((const unsigned char *)m - p), MM_PAT_FREED, &first, &last)) {
+        bool exit = mm_error_at_exit(fn);
+        mm_print("mymalloc: %s%s write-after-free on the %zu-byte block %p: written at offset %zu "
+                 "after it was freed\n", exit ? "at exit:" : fn, exit ? "" : "():",
+                 mm_record_asked(m), (const void *)p, first);
+        mm_error_end(m, true, fn, pcs, depth);
+    }
+    mm_set_head(c, c->head & MM_BODY & ~(uint64_t)MM_QUARANTINED);
+    ring_bytes -= mm_size(c);
+    mm_free_plain(c, fn);
+}
+
+static void evict(size_t keep, const char *fn, const uintptr_t *pcs, int depth)
+{
+    while (ring_len && ring_bytes > keep) {
+        mm_chunk *c = ring[ring_head];
+        ring_head = (ring_head + 1) % ring_cap;
+        ring_len--;
+        release(c, fn, pcs, depth);
+    }
+}
+
+bool mm_quarantine_put(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth)
+{
+    mm_set_head(c, (c->head & MM_BODY) | MM_QUARANTINED);
+    if (!ring_push(c)) {
+        mm_set_head(c, c->head & MM_BODY & ~(uint64_t)MM_QUARANTINED);
+        return false;
+    }
+    evict(mm_opt.quarantine, fn, pcs, depth);
+    return true;
+}
+
+void mm_quarantine_flush(const char *fn)
+{
+    evict(0, fn, NULL, 0);
+}
+
+size_t mm_debug_check_at_exit(void)
+{
+    evict(0, "exit", NULL, 0);
+    return mm_errors_at_exit();
+}

@@ -1,0 +1,63 @@
+/* record.c -- what every block carries while a debugging option is on: at
+ * the end of its usable space, after the bytes asked for and (check=1) a
+ * redzone, 16 bytes of record (struct mm_record; chunk.h draws the block):
+ * the size asked for with a tag, the id of the stack that allocated it,
+ * and the process that did, or, once freed, the stack that freed it.
+ *
+ * With check=1 a new block is filled with MM_PAT_NEW (reading it before
+ * writing shows), its redzone with MM_PAT_RED. */
+#include "debug.h"
+
+#include <string.h>
+
+/* The tag tells a record from the program's bytes: the chunk's address
+ * mixed with the secret. */
+static uint64_t tag_of(const mm_chunk *c)
+{
+    return ((((uintptr_t)c >> 4) * mm_ro.secret) >> 48) ^ 0x6d6d;
+}
+
+struct mm_record *mm_record_of(const mm_chunk *c)
+{
+    struct mm_record *m = mm_record_at(c);
+    return m->word >> 48 == tag_of(c) ? m : NULL;
+}
+
+static struct mm_record *write_record(void *p, size_t n, uint32_t site)
+{
+    mm_chunk *c = mm_chunk_of_mem(p);
+    struct mm_record *m = mm_record_at(c);
+    m->word = n | tag_of(c) << 48;
+    m->alloc_site = site;
+    m->pid = (uint32_t)mm_os_pid();
+    return m;
+}
+
+void mm_record_set(void *p, size_t n, bool zero, uint32_t site)
+{
+    struct mm_record *m = write_record(p, n, site);
+    if (mm_opt.check) {
+        memset(p, zero ? 0 : MM_PAT_NEW, n);
+        memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
+    } else if (zero) {
+        memset(p, 0, n);
+    }
+}
+
+void mm_record_resized(void *p, size_t old, size_t n, uint32_t site)
+{
+    struct mm_record *m = write_record(p, n, site);
+    if (mm_opt.check) {
+        if (n > old)
+            memset((char *)p + old, MM_PAT_NEW, n - old);
+        memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
+    }
+}
+
+void mm_debug_block_info(const mm_chunk *c, size_t *n, uint32_t *site, int *pid)
+{
+    const struct mm_record *m = mm_record_of(c);
+    *n = m ? mm_record_asked(m) : mm_usable(c);
+    *site = m ? m->alloc_site : 0;
+    *pid = m ? (int)m->pid : 0;
+}

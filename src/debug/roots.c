@@ -1,0 +1,271 @@
+/* roots.c -- where the leak report looks for pointers: every part of the
+ * process's memory that the program can keep a pointer in, and none of the
+ * allocator's own.
+ *
+ * That is every private writable mapping that /proc/self/maps lists: the
+ * data of every loaded object, every thread's stack and its TLS (static
+ * TLS, the loader's vectors of dynamic TLS, pthread_setspecific values,
+ * glibc's own per-thread state such as dlerror's), the stacks glibc keeps
+ * cached after their threads exit, and whatever the program mapped itself
+ * (pymalloc's arenas, a JIT's heap). Left out: the heap's segments and the
+ * mapped blocks (a block is scanned only once it is found reachable), the
+ * allocator's own mappings (mm_os_map_own) and its own data, the part of
+ * the calling thread's stack below the report's frames (stale words there
+ * would keep lost blocks looking reachable), shared mappings (files and
+ * memory shared with other processes) and devices.
+ *
+ * Nothing here allocates: the lists live in mappings of the allocator's
+ * own. Lock held. */
+#include "debug.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct mm_range *maps, *skip, *out;
+static size_t maps_cap, skip_cap, out_cap, nmaps, nskip, nout;
+static bool *anon;                  /* maps[i] is anonymous: no file, no name */
+static size_t anon_cap;
+
+/* Grows an array of ranges in a mapping of the allocator's own. */
+static bool room(struct mm_range **a, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 1024;
+    while (n < need)
+        n *= 2;
+    void *q = *a ? mm_os_remap_own(*a, *cap * sizeof **a, n * sizeof **a)
+                 : mm_os_map_own(n * sizeof **a);
+    if (!q)
+        return false;
+    *a = q;
+    *cap = n;
+    return true;
+}
+
+static bool room_bytes(void **a, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 4096;
+    while (n < need)
+        n *= 2;
+    void *q = *a ? mm_os_remap_own(*a, *cap, n) : mm_os_map_own(n);
+    if (!q)
+        return false;
+    *a = q;
+    *cap = n;
+    return true;
+}
+
+static bool push(struct mm_range **a, size_t *cap, size_t *n, uintptr_t lo, uintptr_t hi)
+{
+    if (lo >= hi)
+        return true;
+    if (!room(a, cap, *n + 1))
+        return false;
+    (*a)[(*n)++] = (struct mm_range){ lo, hi };
+    return true;
+}
+
+static uintptr_t hex(const char **s, const char *end)
+{
+    uintptr_t v = 0;
+    for (; *s < end; (*s)++) {
+        char c = **s;
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+        if (d == 16)
+            break;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* One line of /proc/self/maps: "lo-hi rw-p offset dev inode   path". */
+static bool take_line(const char *s, const char *end)
+{
+    uintptr_t lo = hex(&s, end), hi;
+    if (s >= end || *s++ != '-')
+        return true;
+    hi = hex(&s, end);
+    if (end - s < 6 || s[1] != 'r' || s[2] != 'w' || s[4] != 'p')
+        return true;            /* not readable, not writable, or shared */
+    const char *path = memchr(s, '/', (size_t)(end - s)), *br = memchr(s, '[', (size_t)(end - s));
+    if (path && !strncmp(path, "/dev/", 5) && (!br || br > path))
+        return true;            /* a device's memory: reading it may do anything */
+    if (br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10)))
+        return true;
+    size_t i = nmaps;
+    if (!push(&maps, &maps_cap, &nmaps, lo, hi))
+        return false;
+    if (i == nmaps)
+        return true;
+    if (!room_bytes((void **)&anon, &anon_cap, nmaps))
+        return false;
+    anon[i] = !path && !br;
+    return true;
+}
+
+static bool read_maps(void)
+{
+    nmaps = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    static char buf[4096], line[512];
+    size_t len = 0;
+    ssize_t n;
+    bool ok = true;
+    while (ok && (n = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n && ok; i++) {
+            if (buf[i] != '\n') {
+                if (len < sizeof line)
+                    line[len++] = buf[i];
+                continue;
+            }
+            ok = take_line(line, line + len);
+            len = 0;
+        }
+    }
+    close(fd);
+    return ok && nmaps;
+}
+
+static void skip_big(mm_chunk *c, void *arg)
+{
+    bool *ok = arg;
+    uintptr_t base = (uintptr_t)c - c->prev_size;
+    *ok = *ok && push(&skip, &skip_cap, &nskip, base, base + c->prev_size + mm_size(c));
+}
+
+static void sift(size_t j, size_t n)
+{
+    for (size_t k; (k = 2 * j + 1) < n; j = k) {
+        if (k + 1 < n && skip[k + 1].lo > skip[k].lo)
+            k++;
+        if (skip[j].lo >= skip[k].lo)
+            return;
+        struct mm_range t = skip[j];
+        skip[j] = skip[k];
+        skip[k] = t;
+    }
+}
+
+/* Heapsort by start: no recursion, no extra memory. */
+static void sort_skip(void)
+{
+    for (size_t i = nskip / 2; i-- > 0;)
+        sift(i, nskip);
+    for (size_t n = nskip; n > 1;) {
+        struct mm_range t = skip[0];
+        skip[0] = skip[--n];
+        skip[n] = t;
+        sift(0, n);
+    }
+}
+
+/* What is left out, sorted by start. */
+static bool collect_skip(uintptr_t sp)
+{
+    nskip = 0;
+    bool ok = true;
+    for (mm_segment *s = mm_ro.segs; s && ok; s = s->next)
+        ok = push(&skip, &skip_cap, &nskip, (uintptr_t)s, (uintptr_t)s->end);
+    mm_big_each(skip_big, &ok);
+    const struct mm_range *own;
+    size_t n = mm_os_own(&own);
+    for (size_t i = 0; i < n && ok; i++)
+        ok = push(&skip, &skip_cap, &nskip, own[i].lo, own[i].hi);
+    /* the library itself: its data holds the heap's pointers, not the
+     * program's (its reserve's blocks are not the program's to leak) */
+    struct dl_find_object fo;
+    if (ok && _dl_find_object((void *)(uintptr_t)&collect_skip, &fo) == 0)
+        ok = push(&skip, &skip_cap, &nskip, (uintptr_t)fo.dlfo_map_start, (uintptr_t)fo.dlfo_map_end);
+    /* this thread's stack below the report's frames */
+    for (size_t i = 0; i < nmaps && ok; i++)
+        if (sp >= maps[i].lo && sp < maps[i].hi)
+            ok = push(&skip, &skip_cap, &nskip, maps[i].lo, sp);
+    if (ok)
+        sort_skip();
+    return ok;
+}
+
+/* ---- the stacks of threads that have exited ----
+ * glibc keeps them mapped, for the next thread. Their words are stale: a
+ * block a dead thread's stack or TLS still points to is lost (as valgrind
+ * and LeakSanitizer say too). What glibc itself holds there stays held:
+ * the loader's vector of the thread's TLS blocks, freed when the stack is
+ * reused. A thread's descriptor (struct pthread) starts with its TCB, two
+ * words that point to the TCB itself (at 0 and 16) around the vector's
+ * pointer (at 8); once the thread has exited its tid is 0 (the kernel
+ * clears it) or -1 (glibc marks a joined thread so). Where
+ * tid lies, glibc tells its debuggers (_thread_db_pthread_tid: its size in
+ * bits, a count, its offset). */
+static long tid_offset = -1;
+
+void mm_roots_prepare(void)
+{
+    const uint32_t *d = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
+    if (d && d[0] == 32 && d[1] == 1)
+        tid_offset = d[2];
+}
+
+/* The TCB of a dead thread near the top of the mapping [lo, hi), or 0.
+ * Descriptors are aligned to 64 bytes, above the thread's static TLS. */
+static uintptr_t dead_tcb(uintptr_t lo, uintptr_t hi)
+{
+    if (tid_offset < 0 || hi - lo < 2 * mm_page)
+        return 0;
+    uintptr_t from = hi - lo > (64u << 10) ? hi - (64u << 10) : lo;
+    for (uintptr_t x = hi - 64 * ((size_t)tid_offset / 64 + 1); x >= from; x -= 64) {
+        const uintptr_t *w = (const uintptr_t *)x;
+        if (w[0] == x && w[2] == x && x + (size_t)tid_offset + 4 <= hi)
+            return *(const int *)(x + (size_t)tid_offset) <= 0 ? x : 0;
+    }
+    return 0;
+}
+
+/* The first range left out that ends after lo (they do not overlap). */
+static size_t first_after(uintptr_t lo)
+{
+    size_t a = 0, b = nskip;
+    while (a < b) {
+        size_t m = (a + b) / 2;
+        if (skip[m].lo < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a > 0 && skip[a - 1].hi > lo ? a - 1 : a;
+}
+
+size_t mm_roots(const struct mm_range **ranges, uintptr_t sp)
+{
+    nout = 0;
+    if (!read_maps() || !collect_skip(sp))
+        return 0;
+    for (size_t i = 0; i < nmaps; i++) {
+        uintptr_t cur = maps[i].lo, hi = maps[i].hi, tcb = anon[i] ? dead_tcb(cur, hi) : 0;
+        if (tcb) {
+            /* only the word that holds the loader's vector */
+            if (!push(&out, &out_cap, &nout, tcb + 8, tcb + 16))
+                return 0;
+            continue;
+        }
+        for (size_t k = first_after(cur); k < nskip && skip[k].lo < hi && cur < hi; k++) {
+            if (skip[k].hi <= cur)
+                continue;
+            if (skip[k].lo > cur && !push(&out, &out_cap, &nout, cur, skip[k].lo))
+                return 0;
+            cur = skip[k].hi;
+        }
+        if (cur < hi && !push(&out, &out_cap, &nout, cur, hi))
+            return 0;
+    }
+    *ranges = out;
+    return nout;
+}

@@ -1,0 +1,63 @@
+/* realloc.c -- realloc: in place when the heap can, else move. The two
+ * parts serve the toolkit's realloc too (debug/paths.c), and mm_move the
+ * re-entrant one (gate.c): one algorithm, whoever calls it. */
+#include "front.h"
+
+#include <string.h>
+
+void *mm_resize_in_place(mm_chunk *c, size_t n, size_t extra)
+{
+    if (c->head & MM_MMAPPED)
+        return mm_big_realloc(c, n + extra);
+    return mm_heap_resize(c, mm_request_size(n + extra), "realloc") ? mm_mem(c) : NULL;
+}
+
+void *mm_move(void *p, size_t keep, size_t n, void *(*alloc)(size_t), void (*release)(void *))
+{
+    void *q = alloc(n);
+    if (q) {
+        memcpy(q, p, keep < n ? keep : n);
+        release(p);
+    }
+    return q;
+}
+
+static void *plain_malloc(size_t n) { return mm_malloc(n); }
+static void plain_free(void *p) { mm_free(p); }
+
+void *mm_realloc(void *p, size_t n)
+{
+    if (!p)
+        return mm_malloc(n);
+    if (n == 0) {                /* glibc: free, and return NULL */
+        mm_free(p);
+        return NULL;
+    }
+    if (MM_UNLIKELY(mm_reserve_owns(p)))
+        return mm_move(p, mm_reserve_usable(p), n, plain_malloc, plain_free);
+    if (MM_UNLIKELY(!mm_enter()))
+        return mm_reentered_realloc(p, n);
+    mm_chunk *c = mm_lookup(p, "realloc", 0);
+    if (!mm_fits(n, MM_ALIGN, 0)) {
+        mm_leave();
+        return mm_enomem();      /* the old block stays as it was */
+    }
+    /* A mapped block stays mapped, whatever the threshold is now (as in
+     * glibc): moving a growing block into the heap would leave a hole
+     * behind at each move. */
+    size_t old = mm_usable(c), nb = mm_request_size(n);
+    void *q = mm_resize_in_place(c, n, 0);
+    if (!q && !(c->head & MM_MMAPPED) && nb < mm_heap.mmap_threshold) {
+        /* Move within the heap without letting go of the lock. */
+        mm_chunk *nc = mm_heap_alloc(nb, "realloc");
+        if (!nc) {
+            mm_leave();
+            return mm_enomem();
+        }
+        memcpy(mm_mem(nc), p, old);
+        mm_heap_free(c, "realloc");
+        q = mm_mem(nc);
+    }
+    mm_leave();
+    return q ? q : mm_move(p, old, n, plain_malloc, plain_free);
+}

@@ -1,0 +1,119 @@
+/* big.c -- blocks of mmap_threshold bytes and more get a mapping each.
+ *
+ * A mapped chunk has the usual header, with MMAPPED set; its prev_size
+ * holds the chunk's offset from the start of the mapping (non-zero when a
+ * large alignment asked for the block to start further in). The set of
+ * their user pointers tells free which pointers are ours without touching
+ * memory outside our regions; a short ring of recently unmapped pointers
+ * lets a second free of one be called a double free. */
+#include "heap.h"
+
+#define RECENT 64
+
+static mm_pset live;
+static size_t bytes;
+static uintptr_t recent[RECENT];
+static unsigned recent_next;
+
+static void *base_of(const mm_chunk *c) { return (char *)c - c->prev_size; }
+static size_t len_of(const mm_chunk *c) { return c->prev_size + mm_size(c); }
+
+void *mm_big_alloc(size_t n, size_t align)
+{
+    if (align < MM_ALIGN)
+        align = MM_ALIGN;
+    /* Over-map by the alignment, then unmap the pages before and after. */
+    size_t len = mm_page_round(n + MM_HDR + (align > MM_ALIGN ? align : 0));
+    char *m = mm_os_map(len);
+    if (!m)
+        return NULL;
+    char *mem = (char *)mm_align_up((uintptr_t)m + MM_HDR, align);
+    mm_chunk *c = mm_chunk_of_mem(mem);
+    char *lo = (char *)((uintptr_t)c & ~(uintptr_t)(mm_page - 1));
+    char *hi = (char *)mm_page_round((uintptr_t)mem + n);
+    if (lo > m)
+        mm_os_unmap(m, (size_t)(lo - m));
+    if (hi < m + len)
+        mm_os_unmap(hi, (size_t)(m + len - hi));
+    c->prev_size = (size_t)((char *)c - lo);
+    mm_set_head(c, (size_t)(hi - (char *)c) | MM_MMAPPED | MM_INUSE);
+
+    if (!mm_lock()) {                 /* re-entered: cannot record it */
+        mm_os_unmap(lo, (size_t)(hi - lo));
+        return NULL;
+    }
+    bool ok = mm_pset_add(&live, (uintptr_t)mem);
+    if (ok)
+        bytes += (size_t)(hi - lo);
+    mm_unlock();
+    if (!ok) {
+        mm_os_unmap(lo, (size_t)(hi - lo));
+        return NULL;
+    }
+    return mem;
+}
+
+void mm_big_free(mm_chunk *c)
+{
+    uintptr_t mem = (uintptr_t)mm_mem(c);
+    /* As glibc does: a program that frees mapped blocks of some size will
+     * ask for more of them, so from now on blocks of that size come from
+     * the heap (no mmap, munmap and page faults for each), and the heap
+     * keeps twice that much at its top. Unless the thresholds were set. */
+    size_t len = len_of(c);
+    if (!mm_heap.thresholds_fixed && len > mm_heap.mmap_threshold && len <= MM_MMAP_THRESHOLD_MAX) {
+        mm_heap.mmap_threshold = len;
+        mm_heap.trim_threshold = 2 * len;
+    }
+    mm_pset_del(&live, mem);
+    recent[recent_next++ % RECENT] = mem;
+    bytes -= len_of(c);
+    mm_os_unmap(base_of(c), len_of(c));
+}
+
+void *mm_big_realloc(mm_chunk *c, size_t n)
+{
+    size_t off = c->prev_size, old_len = len_of(c);
+    size_t len = mm_page_round(off + MM_HDR + n);
+    if (len == old_len)
+        return mm_mem(c);
+    char *m = mm_os_remap(base_of(c), old_len, len);
+    if (!m)
+        return NULL;
+    mm_chunk *nc = mm_chunk_at(m, off);
+    mm_set_head(nc, (len - off) | MM_MMAPPED | MM_INUSE);   /* the tag depends on the address */
+    mm_pset_del(&live, (uintptr_t)mm_mem(c));
+    recent[recent_next++ % RECENT] = (uintptr_t)mm_mem(c);
+    mm_pset_add(&live, (uintptr_t)mm_mem(nc));   /* cannot fail: the set did not grow */
+    bytes += len - old_len;
+    return mm_mem(nc);
+}
+
+bool mm_big_owns(const void *p)
+{
+    return mm_pset_has(&live, (uintptr_t)p);
+}
+
+bool mm_big_recently_freed(const void *p)
+{
+    for (unsigned i = 0; i < RECENT; i++)
+        if (recent[i] == (uintptr_t)p)
+            return true;
+    return false;
+}
+
+size_t mm_big_bytes(void) { return bytes; }
+
+struct each { void (*fn)(mm_chunk *, void *); void *arg; };
+
+static void visit(uintptr_t mem, void *arg)
+{
+    struct each *e = arg;
+    e->fn(mm_chunk_of_mem((void *)mem), e->arg);
+}
+
+void mm_big_each(void (*fn)(mm_chunk *c, void *arg), void *arg)
+{
+    struct each e = { fn, arg };
+    mm_pset_each(&live, visit, &e);
+}

@@ -1,0 +1,450 @@
+/* heap.c -- the chunk chain: segments, top, splitting, merging, trimming.
+ *
+ * Memory comes in segments. The first comes from the program break; while
+ * the break keeps growing where the active segment ends, that segment just
+ * grows. When someone else has moved the break, or sbrk fails (a limit, a
+ * mapping right above the heap), a new segment starts (on the break, or
+ * mmapped) and the old one keeps its chunks:
+ *
+ *     segment: | mm_segment | chunk | chunk | ... | top | fencepost |
+ *
+ * The last chunk of the active segment is top, the free space new chunks
+ * are carved from when no bin has one. A freed chunk merges with free
+ * neighbours at once, so two free chunks are never adjacent. The caller
+ * holds the lock for everything in this file. */
+#include "heap.h"
+
+#define H mm_heap
+#define MMAP_SEGMENT (1u << 20)   /* smallest mmapped segment */
+
+struct mm_heap mm_heap __attribute__((aligned(64))) = {
+    .mmap_threshold = 128u << 10, .trim_threshold = 256u << 10, .top_pad = 64u << 10,
+};
+void (*mm_heap_purge_hook)(void);
+
+void mm_heap_use_options(void)
+{
+    if (!mm_options_thresholds_set)
+        return;                  /* the defaults, as they are, or as they grew */
+    H.mmap_threshold = mm_opt.mmap_threshold;
+    H.trim_threshold = mm_opt.trim_threshold;
+    H.top_pad = mm_opt.top_pad;
+    H.thresholds_fixed = true;
+}
+struct mm_ro mm_ro = { .lo = UINTPTR_MAX, .hi = 0 };
+
+/* The fast path of free knows the newest segment by its bounds. */
+static void publish_bounds(const mm_segment *s)
+{
+    __atomic_store_n(&mm_ro.hi, (uintptr_t)s->end, __ATOMIC_RELEASE);
+    __atomic_store_n(&mm_ro.lo, (uintptr_t)s->base, __ATOMIC_RELEASE);
+}
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Bytes of a free chunk that may still be resident (see MM_RELEASE_MIN). */
+static size_t dirty_of(const mm_chunk *c)
+{
+    return mm_size(c) >= MM_RELEASE_MIN ? c->dirty : mm_size(c);
+}
+
+/* Every free chunk goes in and out of its bin through these two, which keep
+ * the count of free bytes that may be resident. */
+static void bin_put(mm_chunk *c, size_t dirty)
+{
+    dirty = min_size(dirty, mm_size(c));
+    if (mm_size(c) >= MM_RELEASE_MIN)
+        c->dirty = dirty;
+    else
+        dirty = mm_size(c);
+    H.free_dirty += dirty;
+    H.free_bytes += mm_size(c);
+    mm_bin_insert(c);
+}
+
+/* Accounts for c leaving its bin; returns its dirty bytes. */
+static size_t bin_left(const mm_chunk *c)
+{
+    size_t dirty = dirty_of(c);
+    H.free_dirty -= dirty;
+    H.free_bytes -= mm_size(c);
+    return dirty;
+}
+
+static size_t bin_del(mm_chunk *c, const char *fn)
+{
+    mm_bin_remove(c, fn);
+    return bin_left(c);
+}
+
+static void set_pinuse(mm_chunk *c, bool on)
+{
+    uint64_t body = c->head & MM_BODY;
+    mm_set_head(c, on ? body | MM_PINUSE : body & ~(uint64_t)MM_PINUSE);
+}
+
+/* Makes c, of the given size, the top chunk. Top is free and its previous
+ * chunk is always in use (a free one would have merged into it). */
+static void set_top(mm_chunk *c, size_t size)
+{
+    mm_set_head(c, size | MM_PINUSE);
+    mm_chunk_at(c, size)->prev_size = size;
+    H.top = c;
+    H.top_dirty = min_size(H.top_dirty, size);
+}
+
+mm_segment *mm_segment_of(const void *p)
+{
+    for (mm_segment *s = mm_ro.segs; s; s = s->next)
+        if ((const char *)p >= s->base && (const char *)p < s->end)
+            return s;
+    return NULL;
+}
+
+mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
+{
+    mm_chunk *n = c ? mm_next(c) : (mm_chunk *)s->base, *fence = mm_fence(s);
+    *bad = NULL;
+    if (n == fence)
+        return NULL;
+    /* c's size was checked to fit the segment, so n lies inside it */
+    if ((uintptr_t)n % MM_ALIGN || !mm_head_ok(n) || mm_size(n) < MM_MIN_CHUNK ||
+        mm_size(n) > (size_t)((char *)fence - (char *)n)) {
+        *bad = n;
+        return NULL;
+    }
+    return n;
+}
+
+void mm_walk_broken(const char *who, const mm_chunk *bad)
+{
+    mm_print("mymalloc: %s: the heap is corrupt at %p: a chunk header this allocator did not write "
+             "(an overflow from the block before it?); the rest of its segment is skipped\n", who,
+             (const void *)bad);
+}
+
+/* The old top becomes an ordinary free chunk when a new segment starts. */
+static void retire_top(void)
+{
+    if (H.top)
+        bin_put(H.top, H.top_dirty);
+    H.top = NULL;
+}
+
+static void start_segment(char *mem, size_t len, int kind)
+{
+    char *lo = (char *)mm_align_up((uintptr_t)mem, MM_ALIGN);
+    char *hi = (char *)(((uintptr_t)mem + len) & ~(uintptr_t)(MM_ALIGN - 1));
+    mm_segment *s = (mm_segment *)lo;
+    s->base = lo + MM_SEG_HDR;
+    s->end = hi;
+    s->kind = kind;
+    s->map_len = kind == MM_SEG_MMAP ? len : 0;
+    retire_top();
+    s->next = mm_ro.segs;
+    __atomic_store_n(&mm_ro.segs, s, __ATOMIC_RELEASE);     /* read without the lock */
+    publish_bounds(s);
+    H.active = s;
+    H.seg_bytes += (size_t)(hi - lo);
+    mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
+    H.top_dirty = 0;                            /* fresh pages are not resident */
+    set_top((mm_chunk *)s->base, (size_t)(hi - MM_HDR - s->base));
+}
+
+/* Grows the heap so that top can give nb bytes and still be a chunk.
+ * False when the system has no more memory. */
+static bool grow(size_t nb, const char *fn)
+{
+    /* Enough for a whole new segment, in case the break is not where the
+     * active segment ends. */
+    size_t len = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + H.top_pad);
+    mm_segment *s = H.active;
+    char *old = mm_os_sbrk((intptr_t)len);
+    if (old && s && s->kind == MM_SEG_BRK && old > (char *)s && old < s->end)
+        mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
+                   "%p): the blocks there are gone", (void *)old, (void *)s->end);
+    if (old && s && s->kind == MM_SEG_BRK && old >= s->end && old < s->end + MM_ALIGN) {
+        /* The break continues the active segment: top grows in place. */
+        char *end = (char *)(((uintptr_t)old + len) & ~(uintptr_t)(MM_ALIGN - 1));
+        size_t add = (size_t)(end - s->end);
+        s->end = end;
+        publish_bounds(s);
+        H.seg_bytes += add;
+        mm_set_head(mm_fence(s), MM_INUSE);
+        set_top(H.top, mm_size(H.top) + add);
+        return true;
+    }
+    if (old) {
+        if (s && s->kind == MM_SEG_BRK)
+            H.foreign_brk++;       /* someone else moved the break: skip their memory */
+        start_segment(old, len, MM_SEG_BRK);
+        return true;
+    }
+    /* The break cannot grow (a limit, or a mapping right above it): the heap
+     * goes on in mmapped segments; later growths try the break again. */
+    if (len < MMAP_SEGMENT)
+        len = MMAP_SEGMENT;
+    char *m = mm_os_map(len);
+    if (!m)
+        return false;
+    start_segment(m, len, MM_SEG_MMAP);
+    return true;
+}
+
+/* Gives back the part of top above pad bytes: by lowering the break when
+ * top ends at it, otherwise (an mmapped segment, or a break someone else has
+ * moved) with madvise. Returns the bytes given back. */
+static size_t trim_top(size_t pad, bool force)
+{
+    mm_chunk *t = H.top;
+    if (!t || mm_size(t) < pad + MM_MIN_CHUNK + mm_page)
+        return 0;
+    size_t size = mm_size(t);
+    mm_segment *s = H.active;
+    char *brk = s->kind == MM_SEG_BRK ? mm_os_brk_now() : NULL;
+    if (brk >= s->end && brk < s->end + MM_ALIGN) {
+        size_t cut = (size - pad - MM_MIN_CHUNK) & ~(mm_page - 1);
+        /* the fast path of free stops looking there first */
+        __atomic_store_n(&mm_ro.hi, (uintptr_t)(s->end - cut), __ATOMIC_RELEASE);
+        if (!mm_os_sbrk(-(intptr_t)cut)) {
+            publish_bounds(s);
+            return 0;
+        }
+        s->end -= cut;
+        H.seg_bytes -= cut;
+        H.released += cut;
+        mm_set_head(mm_fence(s), MM_INUSE);
+        set_top(t, size - cut);
+        return cut;
+    }
+    if (!force && H.top_dirty < H.trim_threshold)
+        return 0;
+    size_t n = mm_os_release((char *)t + MM_MIN_CHUNK + pad, size - MM_MIN_CHUNK - pad);
+    H.released += n;
+    H.top_dirty = pad + MM_MIN_CHUNK + 2 * mm_page;   /* what stayed: the pad and partial pages */
+    return n;
+}
+
+/* Releases the pages inside a binned free chunk of MM_RELEASE_MIN bytes or
+ * more, keeping its header, links and dirty count; the footer is in the
+ * next chunk. */
+static size_t release_chunk(mm_chunk *c)
+{
+    size_t left = 2 * mm_page;     /* the partial pages at both ends stay */
+    if (c->dirty <= left ||
+        !mm_os_release((char *)c + sizeof(mm_chunk), mm_size(c) - sizeof(mm_chunk)))
+        return 0;
+    size_t n = c->dirty - left;    /* what was resident, as far as we know */
+    H.free_dirty -= n;
+    H.released += n;
+    c->dirty = left;
+    return n;
+}
+
+/* Free memory inside the heap that may be resident goes back when the
+ * program has given back much of what it used: when what is in use has
+ * fallen to a third of its peak since the last purge, or is less than a
+ * quarter of the free memory that may be resident; and that free memory is
+ * more than a quarter of what is in use (and four times trim_threshold);
+ * and at most once a second. The free chunks big enough to hold whole pages release
+ * them, largest first. A program that frees most of its memory gets it
+ * back; one that keeps churning through a heap of the same size does not
+ * pay for page faults on memory it is about to use again. Blocks parked in
+ * thread caches can leave many free chunks between them, none big enough
+ * to be released on its own, which is why this looks at the total. */
+static void purge(void)
+{
+    size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
+    if (used > H.used_peak)
+        H.used_peak = used;
+    size_t limit = used / 4;
+    if (limit < 4 * H.trim_threshold)
+        limit = 4 * H.trim_threshold;
+    if (H.purging || H.free_dirty <= limit || (used > H.used_peak / 3 && H.free_dirty <= 4 * used))
+        return;
+    /* At most once a second: a program that drops its data and builds it
+     * again at once (many do) must not pay for page faults each time. The
+     * check comes again with the next free into the heap. */
+    uint64_t now = mm_os_coarse_ms();
+    if (H.last_purge_ms && now - H.last_purge_ms < 1000)
+        return;
+    H.last_purge_ms = now;
+    /* This thread's cache goes back first: what it holds is scattered over
+     * the heap, cutting the free memory into pieces too small to release. */
+    H.purging = true;
+    if (mm_heap_purge_hook)
+        mm_heap_purge_hook();
+    H.purging = false;
+    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
+        for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
+            release_chunk(c);
+    H.used_peak = used;
+}
+
+/* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
+ * chunk in use) in use with nb bytes; the rest, if it can be a chunk, goes
+ * back to a bin. */
+static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
+{
+    size_t size = mm_size(c), rest = size - nb;
+    if (rest >= MM_MIN_CHUNK) {
+        mm_chunk *r = mm_chunk_at(c, nb);
+        mm_set_head(r, rest | MM_PINUSE);
+        mm_chunk_at(r, rest)->prev_size = rest;
+        bin_put(r, dirty);
+        size = nb;
+    } else {
+        set_pinuse(mm_chunk_at(c, size), true);
+    }
+    mm_set_head(c, size | MM_INUSE | MM_PINUSE);
+}
+
+static mm_chunk *carve_top(size_t nb)
+{
+    mm_chunk *c = H.top;
+    size_t rest = mm_size(c) - nb;
+    mm_set_head(c, nb | MM_INUSE | MM_PINUSE);
+    set_top(mm_chunk_at(c, nb), rest);
+    return c;
+}
+
+mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
+{
+    mm_chunk *c = mm_bin_take(nb, fn);
+    if (c) {
+        mm_os_signal_point();      /* c is in no bin and not yet in use */
+        use_free_chunk(c, nb, bin_left(c));
+        return c;
+    }
+    if (H.top && !mm_head_ok(H.top))
+        mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
+                   "overwritten (a heap overflow?)", mm_mem(H.top));
+    if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
+        return NULL;
+    return carve_top(nb);
+}
+
+/* The free neighbour before c, checked before it is trusted. */
+static mm_chunk *free_prev(mm_chunk *c, const char *fn)
+{
+    size_t ps = c->prev_size;
+    mm_segment *s = mm_segment_of(c);
+    if (!s || ps < MM_MIN_CHUNK || ps % MM_ALIGN || ps > (size_t)((char *)c - s->base))
+        mm_die(fn, "heap corrupted: bad footer in the free block before %p (a write after free?)",
+               mm_mem(c));
+    mm_chunk *p = (mm_chunk *)((char *)c - ps);
+    if (!mm_head_ok(p) || mm_inuse(p) || mm_size(p) != ps)
+        mm_die(fn, "heap corrupted: bad header in the free block before %p (a write after free?)",
+               mm_mem(c));
+    return p;
+}
+
+void mm_heap_free(mm_chunk *c, const char *fn)
+{
+    size_t size = mm_size(c), dirty = size;
+    mm_chunk *next = mm_chunk_at(c, size);
+    /* The fast path of free does not look at the next header: it is checked
+     * here, before anything trusts it. */
+    if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
+        mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
+               size - 8, mm_mem(c));
+    if (!(c->head & MM_PINUSE)) {
+        mm_chunk *p = free_prev(c, fn);
+        dirty += bin_del(p, fn);
+        size += mm_size(p);
+        c = p;
+    }
+    if (next == H.top) {
+        H.top_dirty += dirty;
+        set_top(c, size + mm_size(next));
+        if (mm_size(c) >= H.trim_threshold)
+            trim_top(H.top_pad, false);
+        return;
+    }
+    /* Purge, not release now: a program that frees a large run often
+     * fills it again at once, and would pay the page faults. */
+    if (!mm_inuse(next)) {
+        dirty += bin_del(next, fn);
+        size += mm_size(next);
+    }
+    mm_os_signal_point();          /* c and its neighbours out of their bins, not merged yet */
+    mm_set_head(c, size | MM_PINUSE);
+    next = mm_chunk_at(c, size);
+    next->prev_size = size;
+    set_pinuse(next, false);
+    bin_put(c, dirty);
+    purge();
+}
+
+/* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a
+ * chunk of its own. */
+static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
+{
+    size_t size = mm_size(c);
+    if (size - nb < MM_MIN_CHUNK)
+        return;
+    mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+    mm_chunk *r = mm_chunk_at(c, nb);
+    mm_set_head(r, (size - nb) | MM_INUSE | MM_PINUSE);
+    mm_heap_free(r, fn);
+}
+
+bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
+{
+    size_t size = mm_size(c);
+    if (size >= nb) {
+        shrink_to(c, nb, fn);
+        return true;
+    }
+    mm_chunk *next = mm_chunk_at(c, size);
+    if (next == H.top) {
+        /* Grow into top, growing top first if needed, unless a free chunk
+         * can take the block (as in glibc): growing the heap while it has
+         * room would leave that room unused. A new segment would move top
+         * elsewhere: then the block has to move too. */
+        if (size + mm_size(next) < nb + MM_MIN_CHUNK &&
+            (mm_bin_fits(nb, fn) || !grow(nb - size, fn) || next != H.top))
+            return false;
+        mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+        set_top(mm_chunk_at(c, nb), size + mm_size(next) - nb);
+        return true;
+    }
+    if (!mm_inuse(next) && size + mm_size(next) >= nb) {
+        bin_del(next, fn);
+        size += mm_size(next);
+        mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
+        set_pinuse(mm_chunk_at(c, size), true);
+        shrink_to(c, nb, fn);
+        return true;
+    }
+    return false;
+}
+
+mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
+{
+    mm_chunk *c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn);
+    if (!c)
+        return NULL;
+    uintptr_t mem = (uintptr_t)mm_mem(c);
+    if (mem % align) {
+        /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
+        size_t lead = mm_align_up(mem + MM_MIN_CHUNK, align) - mem;
+        mm_chunk *a = mm_chunk_at(c, lead);
+        mm_set_head(a, (mm_size(c) - lead) | MM_INUSE | MM_PINUSE);
+        mm_set_head(c, lead | MM_INUSE | (c->head & MM_PINUSE));
+        mm_heap_free(c, fn);
+        c = a;
+    }
+    shrink_to(c, nb, fn);
+    return c;
+}
+
+size_t mm_heap_trim(size_t pad)
+{
+    size_t n = trim_top(pad, true);
+    for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
+        for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "malloc_trim"))
+            if (mm_size(c) >= MM_RELEASE_MIN)
+                n += release_chunk(c);
+    return n;
+}

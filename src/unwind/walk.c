@@ -1,0 +1,214 @@
+/* walk.c -- the calling thread's call stack, captured without allocating.
+ *
+ * Frames are unwound the way the compiler describes them (rules.c), with
+ * or without frame pointers. A function that keeps a frame pointer is the
+ * case CFA = rbp + 16, so where every function keeps one this is the
+ * frame-pointer chain; but it also walks through functions that do not,
+ * and it never reads rbp as a frame pointer where it is not one, so it
+ * presents no garbage as frames. libmymalloc's own frames, built without
+ * frame pointers, are skipped exactly this way.
+ *
+ * Why it is safe inside malloc, and in a signal handler's malloc:
+ *   - objects are found with _dl_find_object (glibc 2.35), which takes no
+ *     lock, is async-signal-safe and follows dlopen and dlclose, where
+ *     dl_iterate_phdr would take the loader lock that dlopen holds while
+ *     it calls malloc;
+ *   - the rules are decoded from the objects' .eh_frame in memory and kept
+ *     in a static table whose entries carry their own check; nothing is
+ *     allocated and nothing is locked;
+ *   - every stack read lies between the current stack pointer and the top
+ *     of the mapping that holds it (bounds.c), and each frame must start
+ *     above the one before;
+ *   - whatever this file does not understand ends the stack there: a stack
+ *     may come out short, never wrong.
+ *
+ * Cost: a lookup in the table of rules for each frame (some 6 ns), and
+ * for a stack the thread captured last time, much less: the walk is
+ * replayed, each word it read checked (see memo).
+ */
+#include "unwind.h"
+
+#include <link.h>
+#include <stddef.h>
+#include <sys/ucontext.h>
+
+/* ---- what libmymalloc is: its frames are not the program's ---- */
+
+static uintptr_t self_lo, self_hi;
+
+static void find_self(void)
+{
+    struct dl_find_object fo;
+    if (_dl_find_object((void *)(uintptr_t)&find_self, &fo) == 0) {
+        self_lo = (uintptr_t)fo.dlfo_map_start;
+        __atomic_store_n(&self_hi, (uintptr_t)fo.dlfo_map_end, __ATOMIC_RELEASE);
+    }
+}
+
+/* ---- the walk ---- */
+
+struct regs { uintptr_t pc, sp, bp; bool exact; };   /* exact: pc is not a return address */
+
+static inline bool readable(uintptr_t at, uintptr_t lo, uintptr_t hi)
+{
+    return at >= lo && at <= hi - 8 && !(at & 7);
+}
+
+/* Moves r to the caller's frame by rule v; false when that cannot be done
+ * for sure. */
+static inline bool step(struct regs *r, uint64_t v, uintptr_t lo, uintptr_t hi)
+{
+    if (MM_UNLIKELY(mm_rule_kind(v) == MM_R_SIGNAL)) {
+        /* A signal handler returns into the sigreturn trampoline with rsp
+         * at the ucontext the kernel saved: the interrupted registers. */
+        uintptr_t g = r->sp + offsetof(ucontext_t, uc_mcontext.gregs);
+        if (!readable(g, lo, hi) || !readable(g + 8 * (NGREG - 1), lo, hi))
+            return false;
+        const uintptr_t *gr = (const uintptr_t *)g;
+        uintptr_t sp = gr[REG_RSP];
+        if (sp <= r->sp || sp >= hi || (sp & 7))
+            return false;                 /* another stack: stop here */
+        r->pc = gr[REG_RIP];
+        r->sp = sp;
+        r->bp = gr[REG_RBP];
+        r->exact = true;
+        return r->pc != 0;
+    }
+    bool from_rbp = mm_rule_cfa_rbp(v);
+    if (mm_rule_kind(v) != MM_R_FRAME || (from_rbp && mm_rule_rbp_lost(v)))
+        return false;
+    uintptr_t cfa = (from_rbp ? r->bp : r->sp) + (uintptr_t)mm_rule_cfa_off(v);
+    uintptr_t ra_at = cfa + (uintptr_t)mm_rule_ra_off(v), bp_at = cfa + (uintptr_t)mm_rule_rbp_off(v);
+    if (cfa <= r->sp || cfa > hi || (cfa & 7) || !readable(ra_at, lo, hi))
+        return false;
+    if (mm_rule_rbp_off(v)) {
+        if (!readable(bp_at, lo, hi))
+            return false;
+        r->bp = *(const uintptr_t *)bp_at;
+    }
+    r->pc = *(const uintptr_t *)ra_at;
+    r->sp = cfa;
+    r->exact = false;
+    return r->pc != 0;
+}
+
+void mm_stack_init(void)
+{
+    find_self();
+    mm_stack_top_of((uintptr_t)__builtin_frame_address(0));
+}
+
+/* The last walk of this thread, to replay. A walk is a function of where
+ * it starts (this function's frame and return address, and rbp, which a
+ * step needs only if it finds its frame by rbp before rbp was reloaded
+ * from the stack) and of the stack words it reads: when the start is the
+ * same and every word read last time still holds what it held, the frames
+ * are the same. Checking that costs a few independent loads a frame
+ * instead of a chain of lookups. Replay goes as far as the words match,
+ * and the walk goes on from there. A capture in a signal handler that
+ * interrupted one leaves the memo alone (busy); signal frames are not
+ * kept. */
+#define MEMO_STEPS 16
+struct memo_step { uintptr_t cfa, ra_at, ra, bp_at, bp; };  /* bp_at 0: rbp not read */
+static __thread struct {
+    int busy, n;
+    int bp_step;                  /* the first step that used the starting rbp */
+    uintptr_t fp, pc, bp, hi;
+    struct memo_step step[MEMO_STEPS];
+} memo MM_TLS;
+
+/* Keeps the first n steps of the memo. */
+static inline void forget(int n)
+{
+    if (memo.n > n)
+        memo.n = n;
+    if (memo.bp_step >= memo.n)
+        memo.bp_step = MEMO_STEPS;
+}
+
+/* One function, as long as it is: the replay and the walk share their
+ * registers, and a capture of a stack seen before costs some 10 ns, a
+ * third of it more when they are split apart. */
+__attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
+{
+    if (max <= 0)
+        return 0;
+    if (MM_UNLIKELY(!__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)))
+        find_self();
+    /* This function keeps a frame pointer (__builtin_frame_address makes
+     * the compiler set one up), so its own frame needs no rule. */
+    const uintptr_t *fp = __builtin_frame_address(0);
+    uintptr_t lo = (uintptr_t)fp;
+    struct regs r = { .pc = fp[1], .sp = lo + 16, .bp = fp[0], .exact = false };
+    uintptr_t top = mm_stack_top_of(lo);
+    /* Without the top, only libmymalloc's own frames are walked (their
+     * rules are exact, and they lie just above this one) up to the
+     * program's first frame. */
+    uintptr_t hi = top ? top : lo + (64u << 10);
+    const uintptr_t own_lo = self_lo, own_hi = self_hi;   /* pcs[] may alias them */
+
+    bool keep = !memo.busy, bp_first = true;   /* bp_first: r.bp is still the starting rbp */
+    int replay = 0;                            /* steps that may be replayed */
+    if (keep) {
+        memo.busy = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (memo.fp == lo && memo.pc == r.pc && memo.hi == hi)
+            replay = memo.bp == r.bp || memo.bp_step > memo.n ? memo.n : memo.bp_step;
+        memo.fp = lo;
+        memo.pc = r.pc;
+        memo.bp = r.bp;
+        memo.hi = hi;
+        forget(replay);
+    }
+    int n = 0, k = 0;
+    /* the same frames as last time, and the same steps from them, as long
+     * as the words read then still hold the same values */
+    for (; k < replay; k++) {
+        const struct memo_step *m = &memo.step[k];
+        if (*(const uintptr_t *)m->ra_at != m->ra || (m->bp_at && *(const uintptr_t *)m->bp_at != m->bp)) {
+            forget(k);                    /* it changed from here on */
+            break;
+        }
+        if (r.pc < own_lo || r.pc >= own_hi) {
+            pcs[n++] = r.pc;
+            if (n == max || !top)
+                goto done;
+        }
+        r.pc = m->ra;
+        r.sp = m->cfa;
+        if (m->bp_at) {
+            r.bp = m->bp;
+            bp_first = false;
+        }
+    }
+    for (; k < 512; k++) {
+        uint64_t v = mm_unwind_rule(r.pc - !r.exact);
+        if (r.pc < own_lo || r.pc >= own_hi) {
+            /* The program's first frame is exact (it comes from our own
+             * rules); a later one must also point into code. */
+            if (mm_rule_kind(v) == MM_R_DATA && n > 0)
+                break;
+            pcs[n++] = r.pc;
+            if (n == max || !top)
+                break;
+        }
+        if (!step(&r, v, lo, hi))
+            break;
+        if (keep && k == memo.n && k < MEMO_STEPS && mm_rule_kind(v) == MM_R_FRAME) {
+            uintptr_t cfa = r.sp;
+            memo.step[k] = (struct memo_step){ cfa, cfa + (uintptr_t)mm_rule_ra_off(v), r.pc,
+                                               mm_rule_rbp_off(v) ? cfa + (uintptr_t)mm_rule_rbp_off(v) : 0, r.bp };
+            memo.n = k + 1;
+            if (bp_first && mm_rule_cfa_rbp(v) && memo.bp_step > k)
+                memo.bp_step = k;
+        }
+        if (mm_rule_rbp_off(v) || mm_rule_kind(v) == MM_R_SIGNAL)
+            bp_first = false;
+    }
+done:
+    if (keep) {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        memo.busy = 0;
+    }
+    return n;
+}
