@@ -4,6 +4,7 @@
  *   os.c       the only system calls for memory (sbrk, mmap, munmap,
  *              mremap, madvise), the page size, random bits, the pid, and
  *              the fault injection of the fail_* options
+ *   maps.c     the process's mappings, from /proc/self/maps
  *   lock.c     the one lock, which knows its owner, and its part in fork
  *   fmt.c      a small printf that never allocates, byte counts for people
  *   log.c      where reports go (stderr or log=FILE), through write(2)
@@ -71,6 +72,18 @@ bool mm_os_forked(void);                     /* this process is a child of fork 
  * half-way through a change, lock held; raises the signal now and then.
  * (The inline test is below the options.) */
 void mm_os_signal_point_slow(void);
+
+/* ---- maps.c: the process's mappings, from /proc/self/maps. */
+struct mm_map {
+    uintptr_t lo, hi;
+    bool read, write, shared;
+    const char *name;            /* a path, a [name], or NULL; not NUL-terminated */
+    size_t name_len;
+};
+/* Calls fn for each mapping, in address order, until it returns false;
+ * false when the list cannot be read. The mapping's name lives for the
+ * call only. */
+bool mm_maps_each(bool (*fn)(const struct mm_map *m, void *arg), void *arg);
 
 /* ---- lock.c: one lock for all shared state. It records its owner, so a
  * thread that comes back in while holding it is told so instead of

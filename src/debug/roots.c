@@ -71,68 +71,31 @@ static bool push(struct mm_range **a, size_t *cap, size_t *n, uintptr_t lo, uint
     return true;
 }
 
-static uintptr_t hex(const char **s, const char *end)
+/* A private writable mapping that is not a device's ("[vvar]" and
+ * "[vsyscall]" are the kernel's). */
+static bool take(const struct mm_map *m, void *arg)
 {
-    uintptr_t v = 0;
-    for (; *s < end; (*s)++) {
-        char c = **s;
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
-        if (d == 16)
-            break;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
-/* One line of /proc/self/maps: "lo-hi rw-p offset dev inode   path". */
-static bool take_line(const char *s, const char *end)
-{
-    uintptr_t lo = hex(&s, end), hi;
-    if (s >= end || *s++ != '-')
+    bool *ok = arg;
+    const char *name = m->name;
+    if (!m->read || !m->write || m->shared)
         return true;
-    hi = hex(&s, end);
-    if (end - s < 6 || s[1] != 'r' || s[2] != 'w' || s[4] != 'p')
-        return true;            /* not readable, not writable, or shared */
-    const char *path = memchr(s, '/', (size_t)(end - s)), *br = memchr(s, '[', (size_t)(end - s));
-    if (path && !strncmp(path, "/dev/", 5) && (!br || br > path))
+    if (name && m->name_len >= 5 && !strncmp(name, "/dev/", 5))
         return true;            /* a device's memory: reading it may do anything */
-    if (br && (!strncmp(br, "[vvar", 5) || !strncmp(br, "[vsyscall]", 10)))
+    if (name && ((m->name_len >= 5 && !strncmp(name, "[vvar", 5)) ||
+                 (m->name_len >= 10 && !strncmp(name, "[vsyscall]", 10))))
         return true;
     size_t i = nmaps;
-    if (!push(&maps, &maps_cap, &nmaps, lo, hi))
-        return false;
-    if (i == nmaps)
-        return true;
-    if (!room_bytes((void **)&anon, &anon_cap, nmaps))
-        return false;
-    anon[i] = !path && !br;
-    return true;
+    *ok = push(&maps, &maps_cap, &nmaps, m->lo, m->hi) && room_bytes((void **)&anon, &anon_cap, nmaps);
+    if (*ok)
+        anon[i] = !name;
+    return *ok;
 }
 
 static bool read_maps(void)
 {
-    nmaps = 0;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    static char buf[4096], line[512];
-    size_t len = 0;
-    ssize_t n;
     bool ok = true;
-    while (ok && (n = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n && ok; i++) {
-            if (buf[i] != '\n') {
-                if (len < sizeof line)
-                    line[len++] = buf[i];
-                continue;
-            }
-            ok = take_line(line, line + len);
-            len = 0;
-        }
-    }
-    close(fd);
-    return ok && nmaps;
+    nmaps = 0;
+    return mm_maps_each(take, &ok) && ok && nmaps;
 }
 
 static void skip_big(mm_chunk *c, void *arg)

@@ -19,19 +19,6 @@ __thread struct mm_range mm_stack_ranges[2] MM_TLS;
 #define stk mm_stack_ranges
 extern void *__libc_stack_end;      /* ld.so: inside the main stack, near its top */
 
-static uintptr_t hex(const char **s, const char *end)
-{
-    uintptr_t v = 0;
-    for (; *s < end; (*s)++) {
-        char c = **s;
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
-        if (d == 16)
-            break;
-        v = v << 4 | d;
-    }
-    return v;
-}
 
 /* Linux 6.11's PROCMAP_QUERY (struct procmap_query, uapi/linux/fs.h):
  * asks /proc/self/maps for the mapping that holds an address, in one
@@ -44,9 +31,21 @@ struct vma_query {
 #define VMA_QUERY    _IOWR('f', 17, struct vma_query)
 #define VMA_READABLE 1u
 
+struct want { uintptr_t sp; struct mm_range *r; bool found; };
+
+static bool holds_sp(const struct mm_map *m, void *arg)
+{
+    struct want *w = arg;
+    if (m->read && w->sp >= m->lo && w->sp < m->hi) {
+        *w->r = (struct mm_range){ m->lo, m->hi };
+        w->found = true;
+    }
+    return !w->found;
+}
+
 /* Finds the readable mapping that holds sp: by PROCMAP_QUERY, or on an
- * older kernel by reading /proc/self/maps with read(2) into a small
- * buffer on the stack (this may run on a signal stack). */
+ * older kernel by reading /proc/self/maps (this may run on a signal
+ * stack: both keep to buffers on the stack). */
 static bool maps_range(uintptr_t sp, struct mm_range *r)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -54,34 +53,14 @@ static bool maps_range(uintptr_t sp, struct mm_range *r)
         return false;
     struct vma_query q = { .size = sizeof q, .flags = VMA_READABLE, .addr = sp };
     bool found = ioctl(fd, VMA_QUERY, &q) == 0 && sp >= q.start && sp < q.end;
+    close(fd);
     if (found) {
         r->lo = q.start;
         r->hi = q.end;
+        return true;
     }
-    char buf[512], line[64];              /* only a line's start matters */
-    size_t len = 0;
-    ssize_t n;
-    while (!found && (n = read(fd, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n && !found; i++) {
-            if (buf[i] != '\n') {
-                if (len < sizeof line)
-                    line[len++] = buf[i];
-                continue;
-            }
-            /* "start-end rwxp ..." */
-            const char *s = line, *end = line + len;
-            uintptr_t lo = hex(&s, end), hi = 0;
-            if (s < end && *s == '-' && (s++, hi = hex(&s, end), end - s > 1) && s[1] == 'r' &&
-                sp >= lo && sp < hi) {
-                r->lo = lo;
-                r->hi = hi;
-                found = true;
-            }
-            len = 0;
-        }
-    }
-    close(fd);
-    return found;
+    struct want w = { sp, r, false };
+    return mm_maps_each(holds_sp, &w) && w.found;
 }
 
 /* The top of the stack that holds sp, or 0 when it cannot be known. Once
