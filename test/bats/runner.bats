@@ -409,7 +409,7 @@ wait_for_lines() {
     [[ $stderr == *"(libstdc++.so"* ]]
     # the program and libstdc++: two modules, each once
     [ "$(wc -l <"$T/addr2line.log")" -ge 2 ]
-    [ -z "$(sed 's/.* -e \([^ ]*\) .*/\1/' "$T/addr2line.log" | sort | uniq -d)" ]
+    [ -z "$(sed -n 's/.*-e \([^ ]*\).*/\1/p' "$T/addr2line.log" | sort | uniq -d)" ]
 }
 
 @test "C++ names are demangled, and an inlined function shows where it was inlined" {
