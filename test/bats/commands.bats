@@ -1,11 +1,15 @@
 #!/usr/bin/env bats
-# The two commands and the installed package: scripts/mymalloc runs a
-# program under the library; cmake --install puts the library, the header,
-# a pkg-config file and the mymalloc command in place.
+# The commands and the installed package: scripts/mymalloc runs a program
+# under the library (test/bats/runner.bats says more); every command has
+# --help and --version, and --help starts no work; cmake --install puts the
+# library, the header, a pkg-config file and the commands in place.
 
 load test_helper
 
-setup() { common_setup; }
+setup() {
+    common_setup
+    version=$(sed -n 's/^project(mymalloc VERSION \([0-9][0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")
+}
 
 @test "scripts/mymalloc runs a program under the library and passes its exit status" {
     run "$ROOT/scripts/mymalloc" --stats ls "$ROOT"
@@ -27,9 +31,93 @@ setup() { common_setup; }
     [[ $output == "usage: mymalloc"* ]]
     run "$ROOT/scripts/mymalloc" --bogus ls
     [ "$status" -eq 2 ]
-    [[ $output == *"unknown option '--bogus'"* ]]
+    [ "$output" = "mymalloc: unknown option '--bogus' (see mymalloc --help)" ]
     run "$ROOT/scripts/mymalloc"
     [ "$status" -eq 2 ]
+}
+
+@test "scripts/mymalloc --help and --version build nothing and run nothing" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/mymalloc" --leaks --help ls
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: mymalloc [OPTIONS] [--] PROGRAM [ARGS...]" ]
+    [ ! -e "$T/none" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/mymalloc" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "mymalloc $version" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/test --help and --version run no test; an unknown argument is refused" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/test [-h | --help | --version]" ]
+    [ ! -e "$T/none" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/test (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --quick
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/test: unknown argument '--quick' (see scripts/test --help)" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/fuzz --help and --version fuzz nothing; a bad argument is refused" {
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/fuzz [SECONDS]" ]
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/fuzz (mymalloc) $version" ]
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/fuzz: unknown option '--bogus' (see scripts/fuzz --help)" ]
+    # 0 would be no time limit at all
+    for bad in 0 1m 10s; do
+        MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" "$bad"
+        [ "$status" -eq 2 ]
+        [ "$output" = "scripts/fuzz: '$bad' is not a number of seconds (see scripts/fuzz --help)" ]
+    done
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/bench --help and --version measure nothing; an unknown option is refused" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/bench [OPTIONS]" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/bench (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/bench: unknown option '--bogus' (see scripts/bench --help)" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/make-pictures --help and --version leave the pictures alone; an unknown argument is refused" {
+    before=$(cat "$ROOT"/scripts/pictures/* | cksum)
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/make-pictures" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/make-pictures (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/make-pictures: unknown argument '--bogus' (see scripts/make-pictures --help)" ]
+    [ ! -e "$T/none" ]
+    [ "$(cat "$ROOT"/scripts/pictures/* | cksum)" = "$before" ]
+}
+
+@test "mymalloc-trace --help, --version, and an unknown option" {
+    run "$BUILD/mymalloc-trace" --help
+    [ "$status" -eq 0 ]
+    [[ $output == *"       mymalloc-trace -h | --help | --version"* ]]
+    run "$BUILD/mymalloc-trace" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "mymalloc-trace $version" ]
+    run "$BUILD/mymalloc-trace" --bogus
+    [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "mymalloc-trace: unknown option '--bogus'" ]
 }
 
 @test "scripts/mymalloc builds the library when it is not built yet" {
@@ -45,10 +133,12 @@ setup() { common_setup; }
     [ -f "$T/prefix/include/mymalloc.h" ]
     lib=$(find "$T/prefix" -name libmymalloc.so)
     [ -n "$lib" ]
-    # the installed command finds the installed library
+    # the installed command finds the installed library, and knows its version
     run "$T/prefix/bin/mymalloc" --stats ls /
     [ "$status" -eq 0 ]
     [[ $output == *"mymalloc: stats for ls (pid "* ]]
+    run "$T/prefix/bin/mymalloc" --version
+    [ "$output" = "mymalloc $version" ]
     # a program built with pkg-config links against it
     cat >"$T/v.c" <<'C'
 #include <mymalloc.h>
