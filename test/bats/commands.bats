@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The commands and the installed package: scripts/mymalloc runs a program
 # under the library (test/bats/runner.bats says more); every command has
-# --help and --version, and --help starts no work; cmake --install puts the
-# library, the header, a pkg-config file and the commands in place.
+# --help and --version, and --help starts no work; scripts/test names the
+# steps that failed; cmake --install puts the library, the header, a
+# pkg-config file and the commands in place.
 
 load test_helper
 
@@ -118,6 +119,27 @@ setup() {
     run "$BUILD/mymalloc-trace" --bogus
     [ "$status" -eq 2 ]
     [ "${lines[0]}" = "mymalloc-trace: unknown option '--bogus'" ]
+}
+
+@test "scripts/test names the steps that failed" {
+    # stand-ins: cmake and ctest succeed, bats fails, and the fuzz target is
+    # not there (the stand-in cmake builds nothing)
+    mkdir -p "$T/bin" "$T/b" "$T/b-ubsan" "$T/b-fuzz"
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/cmake"
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/ctest"
+    printf '#!/bin/sh\nexit 1\n' >"$T/bin/bats"
+    chmod +x "$T"/bin/*
+    PATH="$T/bin:$PATH" MYMALLOC_BUILD_DIR="$T/b" MYMALLOC_FUZZ_SECONDS=1 run "$ROOT/scripts/test"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "scripts/test: FAILED: bats files, fuzzing" ]
+    # the same with bats passing and a fuzz target that finds nothing
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/bats"
+    mkdir "$T/b-fuzz/fuzz"
+    printf '#!/bin/sh\nexit 0\n' >"$T/b-fuzz/fuzz/fuzz_heap"
+    chmod +x "$T/b-fuzz/fuzz/fuzz_heap"
+    PATH="$T/bin:$PATH" MYMALLOC_BUILD_DIR="$T/b" MYMALLOC_FUZZ_SECONDS=1 run "$ROOT/scripts/test"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "scripts/test: all passed" ]
 }
 
 @test "scripts/mymalloc builds the library when it is not built yet" {
