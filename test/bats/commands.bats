@@ -3,7 +3,7 @@
 # under the library (test/bats/runner.bats says more); every command has
 # --help and --version, and --help starts no work; scripts/test names the
 # steps that failed; cmake --install puts the library, the header, a
-# pkg-config file and the commands in place.
+# pkg-config file, the commands and the man pages in place.
 
 load test_helper
 
@@ -173,6 +173,24 @@ C
     run env LD_LIBRARY_PATH="$(dirname "$lib")" "$T/v"
     [ "$status" -eq 0 ]
     [ "$output" = "0.1.0" ]
+}
+
+@test "the man pages are installed, render without warnings, and mymalloc(7) lists every option" {
+    cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
+    for page in man1/mymalloc.1 man1/mymalloc-trace.1 man3/mymalloc.3 man7/mymalloc.7; do
+        run --separate-stderr env LC_ALL=C man --warnings -l "$T/prefix/share/man/$page"
+        [ "$status" -eq 0 ]
+        [ "$stderr" = "" ]
+        [[ ${lines[0]} == MYMALLOC* ]]
+    done
+    # each option the library prints is an entry of mymalloc(7), its default too
+    env MYMALLOC_OPTIONS=help=1 LD_PRELOAD="$LIB" true 2>"$T/table" >/dev/null
+    sed -n 's/^| `\([a-z_0-9]*\)` | \([^|]*\) |.*/       \1 (default: \2)/p' "$T/table" >"$T/entries"
+    [ "$(wc -l <"$T/entries")" -ge 20 ]
+    LC_ALL=C MANWIDTH=200 man -l "$T/prefix/share/man/man7/mymalloc.7" >"$T/page"
+    while IFS= read -r entry; do
+        grep -qxF -- "$entry" "$T/page" || { echo "no entry '$entry' in mymalloc(7)"; return 1; }
+    done <"$T/entries"
 }
 
 @test "only the allocation API and the mymalloc_ functions are exported" {
