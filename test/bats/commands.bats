@@ -3,7 +3,7 @@
 # under the library (test/bats/runner.bats says more); every command has
 # --help and --version, and --help starts no work; scripts/test names the
 # steps that failed; cmake --install puts the library, the header, a
-# pkg-config file, the commands and the man pages in place.
+# pkg-config file, a CMake package, the commands and the man pages in place.
 
 load test_helper
 
@@ -173,6 +173,33 @@ C
     run env LD_LIBRARY_PATH="$(dirname "$lib")" "$T/v"
     [ "$status" -eq 0 ]
     [ "$output" = "0.1.0" ]
+}
+
+@test "find_package(mymalloc) gives the target mymalloc::mymalloc" {
+    cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
+    mkdir "$T/use"
+    cat >"$T/use/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(use C)
+find_package(mymalloc ${WANT} REQUIRED)
+add_executable(v v.c)
+target_link_libraries(v PRIVATE mymalloc::mymalloc)
+CMAKE
+    printf '#include <mymalloc.h>\n#include <stdio.h>\nint main(void) { puts(mymalloc_version()); return 0; }\n' >"$T/use/v.c"
+    cmake -S "$T/use" -B "$T/use/build" -DCMAKE_PREFIX_PATH="$T/prefix" -DWANT="$version" >/dev/null
+    cmake --build "$T/use/build" >/dev/null
+    run "$T/use/build/v"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$version" ]
+    # linked against the installed library
+    lib=$(find "$T/prefix" -name libmymalloc.so)
+    run ldd "$T/use/build/v"
+    [[ $output == *"libmymalloc.so.0 => $(dirname "$lib")/libmymalloc.so.0 "* ]]
+    # and a version it is not is refused
+    run cmake -S "$T/use" -B "$T/use/build9" -DCMAKE_PREFIX_PATH="$T/prefix" -DWANT=9.0
+    [ "$status" -ne 0 ]
+    [[ $output == *"requested version \"9.0\""* ]]
+    [[ $output == *"mymallocConfig.cmake, version: $version"* ]]
 }
 
 @test "the man pages are installed, render without warnings, and mymalloc(7) lists every option" {
