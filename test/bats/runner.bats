@@ -259,6 +259,14 @@ setup() {
     M="$ROOT/scripts/mymalloc"
 }
 
+# A test that fails half-way must not leave its programs running: the ones
+# started with launch -g are a process group, whose id is in $T/pid.
+teardown() {
+    if [[ -n ${launched:-} && -s $T/pid ]]; then
+        kill -KILL -- "-$(cat "$T/pid")" 2>/dev/null || true
+    fi
+}
+
 # Waits (at most two minutes) for a file to exist; never a fixed sleep.
 wait_for_file() {
     local i
