@@ -405,6 +405,18 @@ wait_for_lines() {
     [[ $stderr == *"#1 main+0x"*" (leaky+0x"*") at $src:$call"$'\n'* ]]
 }
 
+@test "leaks and check set with --options or MYMALLOC_OPTIONS get file and line as --leaks and --check do" {
+    run --separate-stderr "$M" --options=leaks=1 "$BUILD/programs/leaky"
+    [ "$status" -eq 23 ]
+    [[ $stderr == *"#0 make_buffer+0x"*" at $ROOT/test/programs/leaky.c:"* ]]
+    MYMALLOC_OPTIONS=check=1 run --separate-stderr "$M" "$BUILD/programs/use_after_free"
+    [[ $stderr == *"#0 make_block+0x"*" at $ROOT/test/programs/use_after_free.c:"* ]]
+    # the last setting counts: --options=leaks=0 after --leaks turns it off
+    run --separate-stderr "$M" --leaks --options=leaks=0 "$BUILD/programs/leaky"
+    [ "$status" -eq 0 ]
+    [ "$stderr" = "" ]
+}
+
 @test "addr2line runs once per module, with all of its addresses" {
     mkdir "$T/bin"
     printf '#!/bin/sh\necho "$*" >>"%s"\nexec "%s" "$@"\n' "$T/addr2line.log" "$(command -v addr2line)" >"$T/bin/addr2line"
