@@ -11,7 +11,7 @@ static const char usage[] =
     "usage: " PROG " summary [--pid PID] [--top N] TRACE\n"
     "       " PROG " plot [--pid PID] TRACE OUT.svg\n"
     "       " PROG " replay [--pid PID] TRACE\n"
-    "       " PROG " -h | --help\n";
+    "       " PROG " -h | --help | --version\n";
 
 static const char help[] =
     "\n"
@@ -46,6 +46,7 @@ static const char help[] =
     "  --pid PID   only the process PID\n"
     "  --top N     summary: how many sizes to list (default 10)\n"
     "  -h, --help  this help\n"
+    "  --version   the version (the library's: MYMALLOC_VERSION)\n"
     "\n"
     "exit status: 0 done; 1 an unreadable, bad or truncated trace (the message\n"
     "names the file and the offset) or an SVG that could not be written; 2 bad\n"
@@ -89,6 +90,9 @@ int main(int argc, char **argv)
                 return bad_usage("too many arguments, from '%s' on", a);
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("%s%s", usage, help);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf(PROG " %s\n", MYMALLOC_VERSION);
             return 0;
         } else if (!strcmp(a, "--")) {
             dashdash = true;

@@ -11,7 +11,8 @@ WORKLOADS=(churn_lifo random_free realloc_grow big_blocks python_dicts gcc_big p
 
 @test "the library is loaded into a benchmark run, and glibc prints no summary" {
     run "$BUILD/bench/runner" -p "$LIB" -o "$T/lib.err" MYMALLOC_OPTIONS=stats=1 "$BUILD/bench/churn_lifo" 0.01
-    [ "$status" -eq 0 ] && [[ $output == ok* ]]
+    [ "$status" -eq 0 ]
+    [[ $output == ok* ]]
     assert_loaded churn_lifo "$T/lib.err"
     run "$BUILD/bench/runner" -o "$T/plain.err" MYMALLOC_OPTIONS=stats=1 "$BUILD/bench/churn_lifo" 0.01
     [ "$status" -eq 0 ]
@@ -37,11 +38,14 @@ WORKLOADS=(churn_lifo random_free realloc_grow big_blocks python_dicts gcc_big p
 @test "a run that fails shows as FAILED, never as a number, and scripts/bench exits 1" {
     # The runner: a crash, an exit status, a hang.
     run "$BUILD/bench/runner" sh -c 'kill -SEGV $$'
-    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"signal 11"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == "FAILED"*"signal 11"* ]]
     run "$BUILD/bench/runner" false
-    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"exit 1" ]]
+    [ "$status" -eq 1 ]
+    [[ $output == "FAILED"*"exit 1" ]]
     run "$BUILD/bench/runner" -t 1 sleep 30
-    [ "$status" -eq 1 ] && [[ $output == "FAILED"*"timeout after 1 s" ]]
+    [ "$status" -eq 1 ]
+    [[ $output == "FAILED"*"timeout after 1 s" ]]
     # scripts/bench: a workload that refuses its input (scale 0) fails its
     # runs under both allocators.
     run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --quick --only churn_lifo --scale 0

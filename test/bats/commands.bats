@@ -1,11 +1,16 @@
 #!/usr/bin/env bats
-# The two commands and the installed package: scripts/mymalloc runs a
-# program under the library; cmake --install puts the library, the header,
-# a pkg-config file and the mymalloc command in place.
+# The commands and the installed package: scripts/mymalloc runs a program
+# under the library (test/bats/runner.bats says more); every command has
+# --help and --version, and --help starts no work; scripts/test names the
+# steps that failed; cmake --install puts the library, the header, a
+# pkg-config file, a CMake package, the commands and the man pages in place.
 
 load test_helper
 
-setup() { common_setup; }
+setup() {
+    common_setup
+    version=$(sed -n 's/^project(mymalloc VERSION \([0-9][0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")
+}
 
 @test "scripts/mymalloc runs a program under the library and passes its exit status" {
     run "$ROOT/scripts/mymalloc" --stats ls "$ROOT"
@@ -27,9 +32,114 @@ setup() { common_setup; }
     [[ $output == "usage: mymalloc"* ]]
     run "$ROOT/scripts/mymalloc" --bogus ls
     [ "$status" -eq 2 ]
-    [[ $output == *"unknown option '--bogus'"* ]]
+    [ "$output" = "mymalloc: unknown option '--bogus' (see mymalloc --help)" ]
     run "$ROOT/scripts/mymalloc"
     [ "$status" -eq 2 ]
+}
+
+@test "scripts/mymalloc --help and --version build nothing and run nothing" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/mymalloc" --leaks --help ls
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: mymalloc [OPTIONS] [--] PROGRAM [ARGS...]" ]
+    [ ! -e "$T/none" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/mymalloc" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "mymalloc $version" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/test --help and --version run no test; an unknown argument is refused" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/test [-h | --help | --version]" ]
+    [ ! -e "$T/none" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/test (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/test" --quick
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/test: unknown argument '--quick' (see scripts/test --help)" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/fuzz --help and --version fuzz nothing; a bad argument is refused" {
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/fuzz [SECONDS]" ]
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/fuzz (mymalloc) $version" ]
+    MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/fuzz: unknown option '--bogus' (see scripts/fuzz --help)" ]
+    # 0 would be no time limit at all
+    for bad in 0 1m 10s; do
+        MYMALLOC_FUZZ_BUILD_DIR="$T/none" run "$ROOT/scripts/fuzz" "$bad"
+        [ "$status" -eq 2 ]
+        [ "$output" = "scripts/fuzz: '$bad' is not a number of seconds (see scripts/fuzz --help)" ]
+    done
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/bench --help and --version measure nothing; an unknown option is refused" {
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/bench [OPTIONS]" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/bench (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/bench" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/bench: unknown option '--bogus' (see scripts/bench --help)" ]
+    [ ! -e "$T/none" ]
+}
+
+@test "scripts/make-pictures --help and --version leave the pictures alone; an unknown argument is refused" {
+    before=$(cat "$ROOT"/scripts/pictures/* | cksum)
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --help
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "usage: scripts/make-pictures" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "scripts/make-pictures (mymalloc) $version" ]
+    MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/make-pictures" --bogus
+    [ "$status" -eq 2 ]
+    [ "$output" = "scripts/make-pictures: unknown argument '--bogus' (see scripts/make-pictures --help)" ]
+    [ ! -e "$T/none" ]
+    [ "$(cat "$ROOT"/scripts/pictures/* | cksum)" = "$before" ]
+}
+
+@test "mymalloc-trace --help, --version, and an unknown option" {
+    run "$BUILD/mymalloc-trace" --help
+    [ "$status" -eq 0 ]
+    [[ $output == *"       mymalloc-trace -h | --help | --version"* ]]
+    run "$BUILD/mymalloc-trace" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "mymalloc-trace $version" ]
+    run "$BUILD/mymalloc-trace" --bogus
+    [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "mymalloc-trace: unknown option '--bogus'" ]
+}
+
+@test "scripts/test names the steps that failed" {
+    # stand-ins: cmake and ctest succeed, bats fails, and the fuzz target is
+    # not there (the stand-in cmake builds nothing)
+    mkdir -p "$T/bin" "$T/b" "$T/b-ubsan" "$T/b-fuzz"
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/cmake"
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/ctest"
+    printf '#!/bin/sh\nexit 1\n' >"$T/bin/bats"
+    chmod +x "$T"/bin/*
+    PATH="$T/bin:$PATH" MYMALLOC_BUILD_DIR="$T/b" MYMALLOC_FUZZ_SECONDS=1 run "$ROOT/scripts/test"
+    [ "$status" -eq 1 ]
+    [ "${lines[-1]}" = "scripts/test: FAILED: bats files, fuzzing" ]
+    # the same with bats passing and a fuzz target that finds nothing
+    printf '#!/bin/sh\nexit 0\n' >"$T/bin/bats"
+    mkdir "$T/b-fuzz/fuzz"
+    printf '#!/bin/sh\nexit 0\n' >"$T/b-fuzz/fuzz/fuzz_heap"
+    chmod +x "$T/b-fuzz/fuzz/fuzz_heap"
+    PATH="$T/bin:$PATH" MYMALLOC_BUILD_DIR="$T/b" MYMALLOC_FUZZ_SECONDS=1 run "$ROOT/scripts/test"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "scripts/test: all passed" ]
 }
 
 @test "scripts/mymalloc builds the library when it is not built yet" {
@@ -45,10 +155,12 @@ setup() { common_setup; }
     [ -f "$T/prefix/include/mymalloc.h" ]
     lib=$(find "$T/prefix" -name libmymalloc.so)
     [ -n "$lib" ]
-    # the installed command finds the installed library
+    # the installed command finds the installed library, and knows its version
     run "$T/prefix/bin/mymalloc" --stats ls /
     [ "$status" -eq 0 ]
     [[ $output == *"mymalloc: stats for ls (pid "* ]]
+    run "$T/prefix/bin/mymalloc" --version
+    [ "$output" = "mymalloc $version" ]
     # a program built with pkg-config links against it
     cat >"$T/v.c" <<'C'
 #include <mymalloc.h>
@@ -61,6 +173,51 @@ C
     run env LD_LIBRARY_PATH="$(dirname "$lib")" "$T/v"
     [ "$status" -eq 0 ]
     [ "$output" = "0.1.0" ]
+}
+
+@test "find_package(mymalloc) gives the target mymalloc::mymalloc" {
+    cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
+    mkdir "$T/use"
+    cat >"$T/use/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(use C)
+find_package(mymalloc ${WANT} REQUIRED)
+add_executable(v v.c)
+target_link_libraries(v PRIVATE mymalloc::mymalloc)
+CMAKE
+    printf '#include <mymalloc.h>\n#include <stdio.h>\nint main(void) { puts(mymalloc_version()); return 0; }\n' >"$T/use/v.c"
+    cmake -S "$T/use" -B "$T/use/build" -DCMAKE_PREFIX_PATH="$T/prefix" -DWANT="$version" >/dev/null
+    cmake --build "$T/use/build" >/dev/null
+    run "$T/use/build/v"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$version" ]
+    # linked against the installed library
+    lib=$(find "$T/prefix" -name libmymalloc.so)
+    run ldd "$T/use/build/v"
+    [[ $output == *"libmymalloc.so.0 => $(dirname "$lib")/libmymalloc.so.0 "* ]]
+    # and a version it is not is refused
+    run cmake -S "$T/use" -B "$T/use/build9" -DCMAKE_PREFIX_PATH="$T/prefix" -DWANT=9.0
+    [ "$status" -ne 0 ]
+    [[ $output == *"requested version \"9.0\""* ]]
+    [[ $output == *"mymallocConfig.cmake, version: $version"* ]]
+}
+
+@test "the man pages are installed, render without warnings, and mymalloc(7) lists every option" {
+    cmake --install "$BUILD" --prefix "$T/prefix" >/dev/null
+    for page in man1/mymalloc.1 man1/mymalloc-trace.1 man3/mymalloc.3 man7/mymalloc.7; do
+        run --separate-stderr env LC_ALL=C man --warnings -l "$T/prefix/share/man/$page"
+        [ "$status" -eq 0 ]
+        [ "$stderr" = "" ]
+        [[ ${lines[0]} == MYMALLOC* ]]
+    done
+    # each option the library prints is an entry of mymalloc(7), its default too
+    env MYMALLOC_OPTIONS=help=1 LD_PRELOAD="$LIB" true 2>"$T/table" >/dev/null
+    sed -n 's/^| `\([a-z_0-9]*\)` | \([^|]*\) |.*/       \1 (default: \2)/p' "$T/table" >"$T/entries"
+    [ "$(wc -l <"$T/entries")" -ge 20 ]
+    LC_ALL=C MANWIDTH=200 man -l "$T/prefix/share/man/man7/mymalloc.7" >"$T/page"
+    while IFS= read -r entry; do
+        grep -qxF -- "$entry" "$T/page" || { echo "no entry '$entry' in mymalloc(7)"; return 1; }
+    done <"$T/entries"
 }
 
 @test "only the allocation API and the mymalloc_ functions are exported" {

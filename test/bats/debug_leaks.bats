@@ -10,7 +10,8 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
 
 @test "without the library, the leaky program says nothing and exits 0" {
     run --separate-stderr "$BUILD/programs/leaky"
-    [ "$status" -eq 0 ] && [ -z "$stderr" ]
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
 }
 
 @test "leaks=1 reports the lost blocks by site, with sizes, counts and function names" {
@@ -55,7 +56,8 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
         [ "${rep[1]}" = "  15,000 bytes in 3 blocks allocated by:" ]
         [[ ${rep[2]} == "    #0 lose_in_main+"* ]]
         [ "${rep[4]}" = "  2,000 bytes in 20 blocks allocated by:" ]
-        [[ ${rep[5]} == "    #0 lose_in_thread+"* ]] && [[ ${rep[6]} == "    #1 worker+"* ]]
+        [[ ${rep[5]} == "    #0 lose_in_thread+"* ]]
+        [[ ${rep[6]} == "    #1 worker+"* ]]
         # the loader's TLS vectors of the exited threads are held by glibc's
         # stack cache, not lost
         grep -A2 '^mymalloc: still reachable' <<<"$stderr" | grep -q 'allocate_dtv+\|_dl_allocate_tls+'
@@ -85,7 +87,8 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
 
 @test "log=PATH sends the report to a file, %p becoming the process id" {
     leaky "log=$T/leaks.%p.txt"
-    [ "$status" -eq 23 ] && [ -z "$stderr" ]
+    [ "$status" -eq 23 ]
+    [ -z "$stderr" ]
     f=$(ls "$T"/leaks.*.txt)
     [[ $f =~ leaks\.[0-9]+\.txt$ ]]
     grep -q '^SUMMARY: 2,300 bytes leaked in 3 blocks from 2 sites' "$f"
@@ -99,7 +102,9 @@ leaky() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="leaks=1$
     [[ ${stderr_lines[2]} =~ ^\ \ \ \ #0\ make_buffer\+0x[0-9a-f]+\ \(leaky\+0x[0-9a-f]+\)\ at\ .*/test/programs/leaky\.c:[0-9]+$ ]]
     # stdin still reaches the program
     run bash -c "printf 'b\na\n' | '$ROOT/scripts/mymalloc' --leaks --options=leak_exitcode=0 sort 2>/dev/null"
-    [ "$status" -eq 0 ] && [ "${lines[0]}" = "a" ] && [ "${lines[1]}" = "b" ]
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "a" ]
+    [ "${lines[1]}" = "b" ]
 }
 
 # the report really ran

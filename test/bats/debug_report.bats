@@ -16,7 +16,8 @@ setup() {
     grep -Eq '^  malloc +([0-9]+) +' <<<"$stderr"
     m=$(awk '$1 == "malloc" { print $2 }' <<<"$stderr")
     f=$(awk '$1 == "free" { print $2 }' <<<"$stderr")
-    [ "$m" -ge 104 ] && [ "$f" -ge 100 ]
+    [ "$m" -ge 104 ]
+    [ "$f" -ge 100 ]
     for row in calloc realloc aligned malloc_usable_size "failed (ENOMEM)" "live now" "live at peak" heap "own mappings" "system calls" "thread caches"; do
         grep -q "^  $row " <<<"$stderr" || { echo "no row $row"; false; }
     done
@@ -84,7 +85,8 @@ PY
 
 @test "heapmap=PATH draws the map at exit; with heapmap_signal=1 also on SIGUSR2, while the program runs" {
     run env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="heapmap=$T/exit.svg" "$BUILD/programs/leaky"
-    [ "$status" -eq 0 ] && [ "$(head -c 4 "$T/exit.svg")" = "<svg" ]
+    [ "$status" -eq 0 ]
+    [ "$(head -c 4 "$T/exit.svg")" = "<svg" ]
     run env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="heapmap=$T/live.svg:heapmap_signal=1" "$PY" -c "
 import os, signal
 os.kill(os.getpid(), signal.SIGUSR2)

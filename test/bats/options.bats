@@ -12,11 +12,15 @@ alloc_one() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$1" 
 # program sees proves the library is the one allocating.
 @test "mmap_threshold decides which blocks get their own mapping" {
     alloc_one "" 200000
-    [ "$status" -eq 0 ] && [ "$output" = "mapped=1" ] && [ -z "$stderr" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "mapped=1" ]
+    [ -z "$stderr" ]
     alloc_one "mmap_threshold=1M" 200000
-    [ "$output" = "mapped=0" ] && [ -z "$stderr" ]
+    [ "$output" = "mapped=0" ]
+    [ -z "$stderr" ]
     alloc_one "mmap_threshold=64k" 100000
-    [ "$output" = "mapped=1" ] && [ -z "$stderr" ]
+    [ "$output" = "mapped=1" ]
+    [ -z "$stderr" ]
 }
 
 @test "a bad value gets a warning and the default" {

@@ -28,7 +28,8 @@ setup() { common_setup; }
     run_both gcc -O2 -o "$T/big" "$T/big.c"
     assert_loaded cc1
     assert_loaded ld
-    [ "$plain_status" -eq 0 ] && [ "$lib_status" -eq 0 ]
+    [ "$plain_status" -eq 0 ]
+    [ "$lib_status" -eq 0 ]
     run "$T/big"
     [ "$status" -eq 0 ]
     expected="$output"

@@ -312,7 +312,8 @@ real_python() {
         LC_ALL=C runs_unchanged "$step" head -n 3 "$T/in.txt"
         [ "${lines[2]}" = "line 3" ]
         LC_ALL=C runs_unchanged "$step" xz -dc "$T/in.xz"
-        [ "${#lines[@]}" -eq 2000 ] && [ "${lines[1999]}" = "line 2000" ]
+        [ "${#lines[@]}" -eq 2000 ]
+        [ "${lines[1999]}" = "line 2000" ]
     done
 }
 
@@ -378,7 +379,8 @@ print(len(d), len(s), sum(len(v) for v in d.values()))'
 @test "step 6 runs sort, bash, perl, git and gcc unchanged" {
     seq 1 5000 | sort -R --random-source=/dev/zero >"$T/in.txt"
     runs_unchanged 6 sort -n "$T/in.txt"
-    [ "${lines[0]}" = 1 ] && [ "${lines[4999]}" = 5000 ]
+    [ "${lines[0]}" = 1 ]
+    [ "${lines[4999]}" = 5000 ]
     runs_unchanged 6 bash -c 'a=(); for i in {1..500}; do a+=("x$i"); done; s=""; for x in "${a[@]}"; do s+=$x; done; echo ${#a[@]} ${#s} $(echo sub)'
     [ "$output" = "500 1892 sub" ]
     runs_unchanged 6 perl -e 'my %h; $h{$_} = $_ * 2 for 1 .. 10000; my @k = sort { $a <=> $b } keys %h; print scalar(@k), " $h{$k[-1]}\n"'
