@@ -4,7 +4,8 @@
  * then one branch into the toolkit (debug/) when a debugging option is on,
  * then front/'s slow path. The secondary functions are built on the core
  * ones: reallocarray checks overflow and calls realloc, posix_memalign,
- * aligned_alloc, valloc and pvalloc share memalign's path. Built with
+ * aligned_alloc, valloc and pvalloc share memalign's path, and C++'s
+ * operator new and delete share malloc's and free's. Built with
  * -DMYMALLOC_TOOLKIT=OFF, the branch is not there at all. */
 #include "front/front.h"
 #include "../include/mymalloc.h"
@@ -20,30 +21,42 @@
 #include <malloc.h>
 #include <string.h>
 
-MM_EXPORT void *malloc(size_t n)
+#ifdef MM_NO_TOOLKIT
+enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
+#endif
+
+/* malloc, and operator new before its handler loop. */
+static inline void *acquire(size_t n, int family)
 {
     void *p = mm_malloc_fast(n);
     if (MM_LIKELY(p != NULL))
         return p;
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
-        return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC);
+        return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC, family);
 #endif
+    (void)family;
     return mm_malloc_slow(n);
 }
 
-MM_EXPORT void free(void *p)
+/* free, and every operator delete: family and sized tell the toolkit who
+ * may free the block and how big it is. */
+static inline void release(void *p, int family, size_t sized)
 {
     if (MM_LIKELY(mm_free_fast(p)))
         return;
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT) {
-        mm_debug_free(p);
+        mm_debug_free(p, family, sized);
         return;
     }
 #endif
+    (void)family, (void)sized;
     mm_free_slow(p);
 }
+
+MM_EXPORT void *malloc(size_t n) { return acquire(n, MM_FAMILY_MALLOC); }
+MM_EXPORT void free(void *p) { release(p, MM_FAMILY_MALLOC, 0); }
 
 MM_EXPORT void *calloc(size_t n, size_t m)
 {
@@ -52,7 +65,7 @@ MM_EXPORT void *calloc(size_t n, size_t m)
         return mm_enomem();
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
-        return mm_debug_alloc(total, MM_ALIGN, MM_CALL_CALLOC);
+        return mm_debug_alloc(total, MM_ALIGN, MM_CALL_CALLOC, MM_FAMILY_MALLOC);
 #endif
     return mm_calloc(total);
 }
@@ -75,21 +88,21 @@ MM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 }
 
 /* memalign and the functions built on it. */
-static void *aligned(size_t align, size_t n, const char *fn)
+static void *aligned(size_t align, size_t n, int family, const char *fn)
 {
     if (align <= MM_ALIGN)
-        return malloc(n);
+        return acquire(n, family);
     if (!(align = mm_memalign_align(align, n)))
         return NULL;
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
-        return mm_debug_alloc(n, align, MM_CALL_MEMALIGN);
+        return mm_debug_alloc(n, align, MM_CALL_MEMALIGN, family);
 #endif
     return mm_alloc_plain(n, align, fn);
 }
 
-MM_EXPORT void *memalign(size_t align, size_t n) { return aligned(align, n, "memalign"); }
-MM_EXPORT void *aligned_alloc(size_t align, size_t n) { return aligned(align, n, "aligned_alloc"); }
+MM_EXPORT void *memalign(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "memalign"); }
+MM_EXPORT void *aligned_alloc(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "aligned_alloc"); }
 
 /* EINVAL for an alignment that is not a power-of-two multiple of
  * sizeof(void *); on failure errno is ENOMEM too, as glibc leaves it. */
@@ -98,7 +111,7 @@ MM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     if (align % sizeof(void *) || !mm_is_pow2(align))
         return EINVAL;
     int e = errno;
-    void *p = aligned(align, n, "posix_memalign");
+    void *p = aligned(align, n, MM_FAMILY_MALLOC, "posix_memalign");
     if (!p)
         return ENOMEM;
     errno = e;
@@ -113,14 +126,14 @@ static size_t page_size(void)
     return mm_page;
 }
 
-MM_EXPORT void *valloc(size_t n) { return aligned(page_size(), n, "valloc"); }
+MM_EXPORT void *valloc(size_t n) { return aligned(page_size(), n, MM_FAMILY_MALLOC, "valloc"); }
 
 MM_EXPORT void *pvalloc(size_t n)
 {
     size_t page = page_size();
     if (n > MM_MAX_REQUEST)
         return mm_enomem();
-    return aligned(page, mm_align_up(n ? n : 1, page), "pvalloc");
+    return aligned(page, mm_align_up(n ? n : 1, page), MM_FAMILY_MALLOC, "pvalloc");
 }
 
 MM_EXPORT size_t malloc_usable_size(void *p)
@@ -156,6 +169,69 @@ MM_EXPORT int mallopt(int param, int value)
     mm_leave();
     return 1;
 }
+
+/* ---- C++: operator new and delete, every form ----
+ * Served by the same allocator; with a debugging option on, a block
+ * remembers which family made it, and freeing it with another is reported.
+ * When there is no memory, operator new calls the program's new-handler
+ * and tries again, and without one throws std::bad_alloc, as libstdc++'s
+ * does: both through libstdc++ itself, found at load time if the program
+ * has it (a C++ program does), without the library depending on it. The
+ * nothrow forms return NULL instead of throwing (a new-handler that throws
+ * from inside one is not caught: that needs C++). */
+typedef void (*new_handler)(void);
+extern new_handler _ZSt15get_new_handlerv(void) __attribute__((weak));   /* std::get_new_handler */
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));   /* throws std::bad_alloc */
+
+static void *cxx_new(size_t n, size_t align, int family, bool nothrow)
+{
+    for (;;) {
+        void *p = aligned(align, n, family, family == MM_FAMILY_NEW ? "operator new" : "operator new[]");
+        if (MM_LIKELY(p != NULL))
+            return p;
+        new_handler h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+        if (h) {
+            h();
+            continue;
+        }
+        if (nothrow)
+            return NULL;
+        if (_ZSt17__throw_bad_allocv)
+            _ZSt17__throw_bad_allocv();
+        mm_die(family == MM_FAMILY_NEW ? "operator new" : "operator new[]",
+               "no memory for %zu bytes, and no C++ runtime to throw std::bad_alloc", n);
+    }
+}
+
+/* The names are the mangled ones (x86-64: size_t is m, std::align_val_t
+ * St11align_val_t, const std::nothrow_t& RKSt9nothrow_t). */
+#define NEW(name, args, ...) MM_EXPORT void *name args; void *name args { return __VA_ARGS__; }
+#define DELETE(name, args, ...) MM_EXPORT void name args; void name args { __VA_ARGS__; }
+struct nothrow;
+NEW(_Znwm, (size_t n), cxx_new(n, MM_ALIGN, MM_FAMILY_NEW, false))
+NEW(_Znam, (size_t n), cxx_new(n, MM_ALIGN, MM_FAMILY_NEW_ARRAY, false))
+NEW(_ZnwmRKSt9nothrow_t, (size_t n, const struct nothrow *t), ((void)t, cxx_new(n, MM_ALIGN, MM_FAMILY_NEW, true)))
+NEW(_ZnamRKSt9nothrow_t, (size_t n, const struct nothrow *t), ((void)t, cxx_new(n, MM_ALIGN, MM_FAMILY_NEW_ARRAY, true)))
+NEW(_ZnwmSt11align_val_t, (size_t n, size_t a), cxx_new(n, a, MM_FAMILY_NEW, false))
+NEW(_ZnamSt11align_val_t, (size_t n, size_t a), cxx_new(n, a, MM_FAMILY_NEW_ARRAY, false))
+NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const struct nothrow *t),
+    ((void)t, cxx_new(n, a, MM_FAMILY_NEW, true)))
+NEW(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t a, const struct nothrow *t),
+    ((void)t, cxx_new(n, a, MM_FAMILY_NEW_ARRAY, true)))
+DELETE(_ZdlPv, (void *p), release(p, MM_FAMILY_NEW, 0))
+DELETE(_ZdaPv, (void *p), release(p, MM_FAMILY_NEW_ARRAY, 0))
+DELETE(_ZdlPvRKSt9nothrow_t, (void *p, const struct nothrow *t), (void)t; release(p, MM_FAMILY_NEW, 0))
+DELETE(_ZdaPvRKSt9nothrow_t, (void *p, const struct nothrow *t), (void)t; release(p, MM_FAMILY_NEW_ARRAY, 0))
+DELETE(_ZdlPvm, (void *p, size_t n), release(p, MM_FAMILY_NEW, n))
+DELETE(_ZdaPvm, (void *p, size_t n), release(p, MM_FAMILY_NEW_ARRAY, n))
+DELETE(_ZdlPvSt11align_val_t, (void *p, size_t a), (void)a; release(p, MM_FAMILY_NEW, 0))
+DELETE(_ZdaPvSt11align_val_t, (void *p, size_t a), (void)a; release(p, MM_FAMILY_NEW_ARRAY, 0))
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const struct nothrow *t),
+       (void)a, (void)t; release(p, MM_FAMILY_NEW, 0))
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const struct nothrow *t),
+       (void)a, (void)t; release(p, MM_FAMILY_NEW_ARRAY, 0))
+DELETE(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t a), (void)a; release(p, MM_FAMILY_NEW, n))
+DELETE(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t a), (void)a; release(p, MM_FAMILY_NEW_ARRAY, n))
 
 /* The heap's summary, and the calls served apart. */
 static struct mm_summary summary(size_t *reentered)

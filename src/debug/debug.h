@@ -34,17 +34,22 @@ extern bool mm_debug_light;
 bool mm_debug_start(void);
 enum { MM_CALL_MALLOC, MM_CALL_CALLOC, MM_CALL_REALLOC, MM_CALL_MEMALIGN, MM_CALL_FREE,
        MM_CALL_USABLE, MM_NCALLS };
+/* Who allocated a block, and who may free it: free and realloc take
+ * malloc's blocks, operator delete operator new's, operator delete[]
+ * operator new[]'s. */
+enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
 /* The calls, their arguments checked as front.h's mm_fits, mm_calloc_size
- * and mm_memalign_align do. */
-void *mm_debug_alloc(size_t n, size_t align, int call);
-void mm_debug_free(void *p);
+ * and mm_memalign_align do. sized: the size a sized delete names (0 for
+ * any other call), which must be the size asked for. */
+void *mm_debug_alloc(size_t n, size_t align, int call, int family);
+void mm_debug_free(void *p, int family, size_t sized);
 void *mm_debug_realloc(void *p, size_t n);
 size_t mm_debug_usable(const void *p);
 
 /* ---- record.c: for the files of this folder. The last 16 bytes of a
  * block's usable space: */
 struct mm_record {
-    uint64_t word;          /* n asked for | tag << 48 */
+    uint64_t word;          /* n asked for | family << 46 | tag << 48 */
     uint32_t alloc_site;
     union {
         uint32_t pid;       /* live: the process that allocated it (a child of
@@ -65,16 +70,23 @@ static inline struct mm_record *mm_record_at(const mm_chunk *c)
 /* c's record, or NULL for a block without one (allocated before the
  * options were read, or whose record an overrun destroyed). */
 struct mm_record *mm_record_of(const mm_chunk *c);
-static inline size_t mm_record_asked(const struct mm_record *m) { return m->word & MM_BODY; }
+#define MM_RECORD_MAX ((UINT64_C(1) << 46) - 1)   /* the most a record can say was asked for */
+static inline size_t mm_record_asked(const struct mm_record *m) { return m->word & MM_RECORD_MAX; }
+static inline int mm_record_family(const struct mm_record *m) { return (int)(m->word >> 46) & 3; }
 /* The bytes of record and redzone after n. */
 static inline size_t mm_record_extra(void) { return MM_RECORD + (mm_opt.check ? MM_REDZONE : 0); }
 /* Writes a new block's record (n bytes asked for, its site) and, with
  * check=1, its patterns (zeros for calloc). */
-void mm_record_set(void *p, size_t n, bool zero, uint32_t site);
+void mm_record_set(void *p, size_t n, int family, bool zero, uint32_t site);
 /* The same for a block resized in place from old bytes to n: the record
  * moves to the new end; with check=1 the new bytes get MM_PAT_NEW and the
  * redzone is written again, and the bytes the program has are left. */
 void mm_record_resized(void *p, size_t old, size_t n, uint32_t site);
+/* The block (record m, NULL for none) was allocated by `family` and is
+ * freed by fn, of `expected`; sized: the size a sized delete names (or 0).
+ * A mismatch is reported with the block's stack and this one, and the
+ * program stops. */
+void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn);
 /* A live block's size as asked for, the site that allocated it and the
  * process that did (0, 0 when it has no record). Lock held. */
 void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site, int *pid);

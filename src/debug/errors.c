@@ -76,3 +76,23 @@ void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *
              "its end, from offset %zu\n", fn, n, (void *)p, last - n + 1, last == n ? "" : "s", first);
     mm_error_end(m, false, fn, pcs, depth);
 }
+
+void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn)
+{
+    static const char *const maker[] = { "malloc", "operator new", "operator new[]" };
+    if (!m)
+        return;                  /* a block without a record: nothing known */
+    int family = mm_record_family(m);
+    size_t n = mm_record_asked(m);
+    if (family == expected && (!sized || sized == n))
+        return;
+    uintptr_t pcs[64];
+    int depth = mm_stack_capture(pcs, (int)mm_opt.stack_depth);
+    if (family != expected)
+        mm_print("mymalloc: ERROR: alloc-dealloc-mismatch (%s vs %s) on the %zu-byte block %p\n",
+                 maker[family], fn, n, p);
+    else
+        mm_print("mymalloc: ERROR: new-delete-type-mismatch: %s says the %zu-byte block %p has %zu bytes\n",
+                 fn, n, p, sized);
+    mm_error_end(m, false, fn, pcs, depth);
+}

@@ -53,10 +53,10 @@ static void maybe_check_heap(const char *fn)
 
 /* A new block's record, unless it came from the reserve (a re-entrant
  * call: no records there). */
-static void *set_up(void *p, size_t n, int call, uint32_t site)
+static void *set_up(void *p, size_t n, int call, int family, uint32_t site)
 {
     if (p && !mm_reserve_owns(p))
-        mm_record_set(p, n, call == MM_CALL_CALLOC, site);
+        mm_record_set(p, n, family, call == MM_CALL_CALLOC, site);
     return p;
 }
 
@@ -64,8 +64,8 @@ static void *set_up(void *p, size_t n, int call, uint32_t site)
  * block comes from this thread's cache without the lock when it has one,
  * as when quiet, and gets its record and (check=1) its patterns. extra:
  * the bytes of record and redzone after the n asked for. */
-static void *alloc_light(size_t n, size_t extra, int call, const char *fn, const uintptr_t *pcs,
-                         int depth)
+static void *alloc_light(size_t n, size_t extra, int call, int family, const char *fn,
+                         const uintptr_t *pcs, int depth)
 {
     uint32_t site = mm_site_light(pcs, depth);
     size_t nb = mm_plain_size(n + extra, MM_ALIGN);
@@ -82,19 +82,19 @@ static void *alloc_light(size_t n, size_t extra, int call, const char *fn, const
         }
         p = c ? mm_mem(c) : mm_enomem();
     }
-    return set_up(p, n, call, site);
+    return set_up(p, n, call, family, site);
 }
 
 /* old: for realloc, the block being replaced (for the trace). */
-static void *alloc(size_t n, size_t align, int call, const void *old)
+static void *alloc(size_t n, size_t align, int call, int family, const void *old)
 {
     const char *fn = names[call];
     uintptr_t pcs[64];
     int depth = capture(pcs);
     size_t extra = mm_record_extra();
-    bool fits = mm_fits(n, align, extra);
+    bool fits = mm_fits(n, align, extra) && n <= MM_RECORD_MAX;
     if (mm_debug_light && fits && align <= MM_ALIGN)
-        return alloc_light(n, extra, call, fn, pcs, depth);
+        return alloc_light(n, extra, call, family, fn, pcs, depth);
     if (!mm_enter())
         return fits ? mm_reentered_alloc(n + extra, align, fn) : mm_enomem();
     void *p = NULL;
@@ -113,7 +113,7 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     }
     mm_count_alloc(call, n, p != NULL);
     if (p) {
-        set_up(p, n, call, mm_site_intern(pcs, depth));
+        set_up(p, n, call, family, mm_site_intern(pcs, depth));
         mm_count_live(n, 1);
     }
     mm_trace(call, old, n, align, p);
@@ -122,10 +122,13 @@ static void *alloc(size_t n, size_t align, int call, const void *old)
     return p ? p : mm_enomem();
 }
 
-void *mm_debug_alloc(size_t n, size_t align, int call)
+void *mm_debug_alloc(size_t n, size_t align, int call, int family)
 {
-    return alloc(n, align, call, NULL);
+    return alloc(n, align, call, family, NULL);
 }
+
+/* What frees each family's blocks. */
+static const char *const freer[] = { "free", "operator delete", "operator delete[]" };
 
 /* The block behind p, looked up; a second free, or a use, of a block in
  * the quarantine is reported with its stacks. */
@@ -144,13 +147,14 @@ static mm_chunk *lookup(void *p, const char *fn, const uintptr_t *pcs, int depth
     return c;
 }
 
-/* Frees p with the lock held, for free or for realloc (which counts and
- * traces the whole call itself). */
-static void free_locked(void *p, int call, const uintptr_t *pcs, int depth)
+/* Frees p with the lock held, for free (or operator delete: family,
+ * sized) or for realloc (which counts and traces the whole call itself). */
+static void free_locked(void *p, int call, const uintptr_t *pcs, int depth, int family, size_t sized)
 {
-    const char *fn = names[call];
+    const char *fn = call == MM_CALL_FREE ? freer[family] : names[call];
     mm_chunk *c = lookup(p, fn, pcs, depth);
     struct mm_record *m = mm_record_of(c);
+    mm_family_check(p, m, family, sized, fn);
     size_t n = m ? mm_record_asked(m) : mm_usable(c);
     if (m && mm_opt.check)
         mm_redzone_check(c, m, fn, pcs, depth);
@@ -168,12 +172,15 @@ static void free_locked(void *p, int call, const uintptr_t *pcs, int depth)
     mm_free_plain(c, fn);
 }
 
-void mm_debug_free(void *p)
+void mm_debug_free(void *p, int family, size_t sized)
 {
     if (!p)
         return;
-    if (mm_debug_light && !mm_opt.check) {
-        mm_free_slow(p);         /* leaks=1 alone: as when quiet, through the caches */
+    if (mm_debug_light && !mm_opt.check && mm_cacheable_size(p, 0)) {
+        /* leaks=1 alone: as when quiet, through the caches, once the
+         * record (of a chunk the lockless check vouches for) agrees */
+        mm_family_check(p, mm_record_of(mm_chunk_of_mem(p)), family, sized, freer[family]);
+        mm_free_slow(p);
         return;
     }
     uintptr_t pcs[64];
@@ -186,8 +193,8 @@ void mm_debug_free(void *p)
         mm_reentered_free(p, "free");
         return;
     }
-    free_locked(p, MM_CALL_FREE, pcs, depth);
-    maybe_check_heap("free");
+    free_locked(p, MM_CALL_FREE, pcs, depth, family, sized);
+    maybe_check_heap(freer[family]);
     mm_leave();
 }
 
@@ -207,7 +214,7 @@ size_t mm_debug_usable(const void *p)
     return n;
 }
 
-static void *realloc_alloc(size_t n) { return alloc(n, MM_ALIGN, MM_CALL_REALLOC, NULL); }
+static void *realloc_alloc(size_t n) { return alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, NULL); }
 static void reserve_release(void *p) { mm_reserve_free(p, "realloc"); }
 
 /* realloc keeps the block in place when the heap can, as without the
@@ -218,9 +225,9 @@ static void reserve_release(void *p) { mm_reserve_free(p, "realloc"); }
 void *mm_debug_realloc(void *p, size_t n)
 {
     if (!p)
-        return alloc(n, MM_ALIGN, MM_CALL_MALLOC, NULL);
+        return alloc(n, MM_ALIGN, MM_CALL_MALLOC, MM_FAMILY_MALLOC, NULL);
     if (n == 0) {                /* glibc: free, and return NULL */
-        mm_debug_free(p);
+        mm_debug_free(p, MM_FAMILY_MALLOC, 0);
         return NULL;
     }
     if (mm_reserve_owns(p))
@@ -231,6 +238,7 @@ void *mm_debug_realloc(void *p, size_t n)
         return mm_reentered_realloc(p, n);
     mm_chunk *c = lookup(p, "realloc", pcs, depth);
     struct mm_record *m = mm_record_of(c);
+    mm_family_check(p, m, MM_FAMILY_MALLOC, 0, "realloc");
     if (m && mm_opt.check)
         mm_redzone_check(c, m, "realloc", pcs, depth);
     size_t old = m ? mm_record_asked(m) : mm_usable(c), extra = mm_record_extra();
@@ -248,12 +256,12 @@ void *mm_debug_realloc(void *p, size_t n)
         return p;
     }
     mm_leave();
-    void *q = alloc(n, MM_ALIGN, MM_CALL_REALLOC, p);
+    void *q = alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, p);
     if (!q)
         return NULL;             /* the old block stays */
     memcpy(q, p, old < n ? old : n);
     if (mm_enter()) {
-        free_locked(p, MM_CALL_REALLOC, pcs, depth);
+        free_locked(p, MM_CALL_REALLOC, pcs, depth, MM_FAMILY_MALLOC, 0);
         mm_leave();
     }
     return q;

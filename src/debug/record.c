@@ -1,7 +1,8 @@
 /* record.c -- what every block carries while a debugging option is on: at
  * the end of its usable space, after the bytes asked for and (check=1) a
  * redzone, 16 bytes of record (struct mm_record; chunk.h draws the block):
- * the size asked for with a tag, the id of the stack that allocated it,
+ * the size asked for with a tag and the family of the call that made it
+ * (malloc, operator new, operator new[]), the id of the stack that allocated it,
  * and the process that did, or, once freed, the stack that freed it.
  *
  * With check=1 a new block is filled with MM_PAT_NEW (reading it before
@@ -23,19 +24,19 @@ struct mm_record *mm_record_of(const mm_chunk *c)
     return m->word >> 48 == tag_of(c) ? m : NULL;
 }
 
-static struct mm_record *write_record(void *p, size_t n, uint32_t site)
+static struct mm_record *write_record(void *p, size_t n, int family, uint32_t site)
 {
     mm_chunk *c = mm_chunk_of_mem(p);
     struct mm_record *m = mm_record_at(c);
-    m->word = n | tag_of(c) << 48;
+    m->word = n | (uint64_t)family << 46 | tag_of(c) << 48;
     m->alloc_site = site;
     m->pid = (uint32_t)mm_os_pid();
     return m;
 }
 
-void mm_record_set(void *p, size_t n, bool zero, uint32_t site)
+void mm_record_set(void *p, size_t n, int family, bool zero, uint32_t site)
 {
-    struct mm_record *m = write_record(p, n, site);
+    struct mm_record *m = write_record(p, n, family, site);
     if (mm_opt.check) {
         memset(p, zero ? 0 : MM_PAT_NEW, n);
         memset((char *)p + n, MM_PAT_RED, (size_t)((char *)m - (char *)p) - n);
@@ -46,7 +47,7 @@ void mm_record_set(void *p, size_t n, bool zero, uint32_t site)
 
 void mm_record_resized(void *p, size_t old, size_t n, uint32_t site)
 {
-    struct mm_record *m = write_record(p, n, site);
+    struct mm_record *m = write_record(p, n, MM_FAMILY_MALLOC, site);
     if (mm_opt.check) {
         if (n > old)
             memset((char *)p + old, MM_PAT_NEW, n - old);
