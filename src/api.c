@@ -305,7 +305,7 @@ MM_EXPORT int mymalloc_check_heap(void)
                  "not checked\n");
         return 0;
     }
-    int n = mm_check_locked();
+    int n = mm_check_locked(false);
     mm_leave();
     return n;
 #endif

@@ -119,9 +119,9 @@ void mm_quarantine_flush(const char *fn);     /* every block out; lock held */
 size_t mm_debug_check_at_exit(void);
 
 /* ---- checker.c ---- */
-/* Prints one line per violation of the heap's invariants and returns how
- * many there are. Lock held. */
-int mm_check_locked(void);
+/* Prints one line per violation of the heap's invariants (none when
+ * quiet) and returns how many there are. Lock held. */
+int mm_check_locked(bool quiet);
 
 /* ---- sites.c: call stacks, each stored once; an id names one. Lock held,
  * but for the hash and the memo. */

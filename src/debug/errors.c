@@ -1,7 +1,10 @@
 /* errors.c -- the reports of check=1: an overflow seen in a redzone, a
  * write after free seen in a quarantined block's pattern, a double free.
- * Each names the kind of error, the block and the offset, then the stacks
- * of the block's life and where it was found; then the program stops. */
+ * Each starts with one line, "mymalloc: ERROR: <kind> ...", that names the
+ * kind of error as AddressSanitizer names it (heap-buffer-overflow,
+ * heap-use-after-free, double-free, alloc-dealloc-mismatch, ...), the block
+ * and the offset; then the stacks of the block's life and where it was
+ * found; then the program stops. */
 #include "debug.h"
 
 #include <string.h>
@@ -72,8 +75,8 @@ void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *
     size_t n = mm_record_asked(m), first, last;
     if (!mm_pattern_changed(p, n, (size_t)((const unsigned char *)m - p), MM_PAT_RED, &first, &last))
         return;
-    mm_print("mymalloc: %s(): heap-buffer-overflow on the %zu-byte block %p: %zu byte%s written past "
-             "its end, from offset %zu\n", fn, n, (void *)p, last - n + 1, last == n ? "" : "s", first);
+    mm_print("mymalloc: ERROR: heap-buffer-overflow on the %zu-byte block %p: %zu byte%s written past "
+             "its end, from offset %zu\n", n, (void *)p, last - n + 1, last == n ? "" : "s", first);
     mm_error_end(m, false, fn, pcs, depth);
 }
 

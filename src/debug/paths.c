@@ -39,16 +39,20 @@ static int capture(uintptr_t *pcs)
     return mm_opt.leaks || mm_opt.check ? mm_stack_capture(pcs, (int)mm_opt.stack_depth) : 0;
 }
 
-/* Every check_every calls with check=2, the whole heap. */
+/* Every check_every calls with check=2, the whole heap: quietly, and
+ * when it is not sound, again with every violation listed. */
 static void maybe_check_heap(const char *fn)
 {
     static size_t calls;
     if (mm_opt.check < 2 || ++calls % mm_opt.check_every)
         return;
-    int errors = mm_check_locked();
-    if (errors)
-        mm_die(fn, "check=2: the heap checker found %d error%s (listed above)", errors,
-               errors == 1 ? "" : "s");
+    int errors = mm_check_locked(true);
+    if (!errors)
+        return;
+    mm_print("mymalloc: ERROR: heap-corruption found by check=2 in %s(): %d violation%s of the heap's "
+             "invariants:\n", fn, errors, errors == 1 ? "" : "s");
+    mm_check_locked(false);
+    mm_die_quietly();
 }
 
 /* A new block's record, unless it came from the reserve (a re-entrant
@@ -138,10 +142,11 @@ static mm_chunk *lookup(void *p, const char *fn, const uintptr_t *pcs, int depth
     if (c->head & MM_QUARANTINED) {
         struct mm_record *m = mm_record_of(c);
         size_t n = m ? mm_record_asked(m) : 0;
-        if (!strcmp(fn, "free"))
-            mm_print("mymalloc: free(): double free of the %zu-byte block %p\n", n, p);
+        if (!strncmp(fn, "free", 4) || !strncmp(fn, "operator delete", 15))
+            mm_print("mymalloc: ERROR: double-free of the %zu-byte block %p\n", n, p);
         else
-            mm_print("mymalloc: %s(): use after free of the %zu-byte block %p\n", fn, n, p);
+            mm_print("mymalloc: ERROR: heap-use-after-free on the %zu-byte block %p: %s() of a freed block\n",
+                     n, p, fn);
         mm_error_end(m, true, fn, pcs, depth);
     }
     return c;

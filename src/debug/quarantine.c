@@ -36,10 +36,8 @@ static void release(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth
     const unsigned char *p = mm_mem(c);
     size_t first, last;
     if (mm_pattern_changed(p, 0, (size_t)((const unsigned char *)m - p), MM_PAT_FREED, &first, &last)) {
-        bool exit = mm_error_at_exit(fn);
-        mm_print("mymalloc: %s%s write-after-free on the %zu-byte block %p: written at offset %zu "
-                 "after it was freed\n", exit ? "at exit:" : fn, exit ? "" : "():",
-                 mm_record_asked(m), (const void *)p, first);
+        mm_print("mymalloc: ERROR: heap-use-after-free on the %zu-byte block %p: written at offset %zu "
+                 "after it was freed\n", mm_record_asked(m), (const void *)p, first);
         mm_error_end(m, true, fn, pcs, depth);
     }
     mm_set_head(c, c->head & MM_BODY & ~(uint64_t)MM_QUARANTINED);

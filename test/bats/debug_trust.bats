@@ -196,7 +196,7 @@ SH
 @test "check=1 and leaks=1: the check's report at exit, then the leaks', then abort" {
     opts=leaks=1:check=1 under "$P/use_after_free"
     [ "$status" -eq 134 ]
-    [[ ${stderr_lines[0]} =~ ^mymalloc:\ at\ exit:\ write-after-free\ on\ the\ 40-byte\ block ]]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-use-after-free\ on\ the\ 40-byte\ block ]]
     grep -Eq '^mymalloc: leaks of use_after_free \(pid [0-9]+\): 77 bytes in 1 block lost' <<<"$stderr"
     grep -A1 '^  77 bytes in 1 block allocated by:' <<<"$stderr" | grep -q '#0 lose_one+'
 }

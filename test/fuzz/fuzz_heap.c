@@ -57,7 +57,7 @@ static void check_heap(void)
 {
     if (!mm_lock())
         abort();
-    int errors = mm_check_locked();
+    int errors = mm_check_locked(false);
     mm_unlock();
     if (errors)
         bug("the heap checker found errors", 0);
