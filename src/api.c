@@ -28,6 +28,14 @@ enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
 /* malloc, and operator new before its handler loop. */
 static inline void *acquire(size_t n, int family)
 {
+#ifndef MM_NO_TOOLKIT
+    /* guard=N: one allocation in N, drawn at random, is guarded */
+    if (MM_UNLIKELY(--mm_guard_left == 0)) {
+        void *g = mm_guard_sampled(n, MM_ALIGN, family, false);
+        if (g)
+            return g;
+    }
+#endif
     void *p = mm_malloc_fast(n);
     if (MM_LIKELY(p != NULL))
         return p;
@@ -64,6 +72,11 @@ MM_EXPORT void *calloc(size_t n, size_t m)
     if (!mm_calloc_size(n, m, &total))
         return mm_enomem();
 #ifndef MM_NO_TOOLKIT
+    if (MM_UNLIKELY(--mm_guard_left == 0)) {
+        void *g = mm_guard_sampled(total, MM_ALIGN, MM_FAMILY_MALLOC, true);
+        if (g)
+            return g;
+    }
     if (TOOLKIT)
         return mm_debug_alloc(total, MM_ALIGN, MM_CALL_CALLOC, MM_FAMILY_MALLOC);
 #endif
@@ -95,6 +108,11 @@ static void *aligned(size_t align, size_t n, int family, const char *fn)
     if (!(align = mm_memalign_align(align, n)))
         return NULL;
 #ifndef MM_NO_TOOLKIT
+    if (MM_UNLIKELY(--mm_guard_left == 0)) {
+        void *g = mm_guard_sampled(n, align, family, false);
+        if (g)
+            return g;
+    }
     if (TOOLKIT)
         return mm_debug_alloc(n, align, MM_CALL_MEMALIGN, family);
 #endif

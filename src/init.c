@@ -81,7 +81,7 @@ static void at_exit(int status, void *arg)
     if (mm_enter()) {
         if (report && (mm_root || mm_path_per_process(mm_opt.heapmap)))
             mm_heapmap_write();
-        if (report && mm_opt.check)
+        if (report && (mm_opt.check || mm_opt.guard))
             errors = mm_debug_check_at_exit();
         mm_trace_flush();
         mm_leave();
@@ -142,7 +142,7 @@ __attribute__((constructor)) static void start(void)
         mm_heap_use_options();
 #ifndef MM_NO_TOOLKIT
         toolkit = mm_debug_start();
-        if (toolkit) {
+        if (mm_debug_records) {
             mm_cache_fast_off = true;
             mm_tc = NULL;        /* a cache made before: no fast path from now on */
         }
@@ -157,6 +157,7 @@ __attribute__((constructor)) static void start(void)
     if (mm_opt.leaks || mm_opt.check)
         mm_stack_init();
     mm_sites_init();
+    mm_guard_init();
     mm_heapmap_init();
     mark_root();
     on_exit(at_exit, NULL);

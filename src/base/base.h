@@ -58,6 +58,13 @@ void *mm_os_map_own(size_t n);
 void mm_os_unmap_own(void *p, size_t n);
 void *mm_os_remap_own(void *p, size_t old_n, size_t new_n);
 size_t mm_os_own(const struct mm_range **ranges);   /* the list, unordered */
+/* Address space for pages made accessible or not one by one (guard
+ * pages): every page inaccessible at first. NULL on failure. */
+void *mm_os_reserve(size_t n);
+/* Makes the pages [p, p + n) of such a reservation accessible (their
+ * contents are not kept: expect zeros or what was there) or inaccessible.
+ * False on failure. */
+bool mm_os_protect(void *p, size_t n, bool accessible);
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */
@@ -181,7 +188,13 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
       "also the whole heap every check_every calls")                                           \
     X(check_every, NUM, 1000, 1, UINT32_MAX, 0, 1, "With check=2, calls between heap checks")  \
     X(quarantine, SIZE, 16u << 20, 0, SIZE_MAX / 2, 0, 1,                                       \
-      "With check=1, bytes of freed blocks held back before reuse")                            \
+      "With check=1 or guard, bytes of freed blocks held back before reuse")                   \
+    X(guard, NUM, 0, 0, UINT32_MAX, 0, 1,                                                       \
+      "One allocation in N (1: every one; 0: none) lies against an inaccessible page, and its "  \
+      "pages are made inaccessible while it waits in the quarantine once freed: the first "     \
+      "read or write past it or after free is caught where it happens")                        \
+    X(guard_side, CHOICE, 0, 0, 1, "end|start", 1,                                              \
+      "Which side of a guarded block the page lies on: end for overflows, start for underflows") \
     X(trace, PATH, 0, 0, 0, 0, 1,                                                               \
       "Record every call (function, sizes, pointers, thread, time) to this file")              \
     X(heapmap, PATH, 0, 0, 0, 0, 1, "At exit, write an SVG picture of the heap to this file")  \

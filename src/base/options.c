@@ -225,6 +225,7 @@ static bool start_only(const struct option *o)
         offsetof(struct mm_options, stats), offsetof(struct mm_options, leaks),
         offsetof(struct mm_options, check), offsetof(struct mm_options, trace),
         offsetof(struct mm_options, heapmap), offsetof(struct mm_options, heapmap_signal),
+        offsetof(struct mm_options, guard), offsetof(struct mm_options, guard_side),
         offsetof(struct mm_options, log),
     };
     for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++)
@@ -378,7 +379,7 @@ bool mm_options_load(void)
     mm_root = is_root();
     if (!mm_root && !mm_opt.children) {
         /* a program the started one ran: not checked (children=0) */
-        mm_opt.stats = mm_opt.leaks = mm_opt.check = 0;
+        mm_opt.stats = mm_opt.leaks = mm_opt.check = mm_opt.guard = 0;
         mm_opt.trace[0] = mm_opt.heapmap[0] = '\0';
     }
     if (mm_opt.help)

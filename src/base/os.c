@@ -101,6 +101,52 @@ void *mm_os_remap(void *p, size_t old_n, size_t new_n)
     return q == MAP_FAILED ? NULL : q;
 }
 
+/* ---- pages made inaccessible one by one (guard pages) ----
+ * Linux 6.13's guard markers (madvise MADV_GUARD_INSTALL) make pages of a
+ * mapping fault without splitting it: a process can hold a guard page per
+ * block by the hundred thousand, where mprotect would split the mapping
+ * each time and reach the kernel's limit of mappings (vm.max_map_count,
+ * 65,530) at a few tens of thousands. Where the kernel has no markers,
+ * mprotect does the same, within that limit. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE  103
+#endif
+static int markers = -1;              /* unknown yet, 0 no, 1 yes */
+
+void *mm_os_reserve(size_t n)
+{
+    if (fail(MMAP))
+        return NULL;
+    int e = errno;
+    count(MM_OS_MMAP);
+    void *p = MAP_FAILED;
+    if (markers != 0) {
+        p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED && madvise(p, n, MADV_GUARD_INSTALL) != 0) {
+            munmap(p, n);
+            p = MAP_FAILED;
+            markers = 0;
+        } else if (p != MAP_FAILED) {
+            markers = 1;
+        }
+    }
+    if (markers == 0)
+        p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = e;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+bool mm_os_protect(void *p, size_t n, bool accessible)
+{
+    int e = errno;
+    count(MM_OS_MADVISE);
+    int r = markers == 1 ? madvise(p, n, accessible ? MADV_GUARD_REMOVE : MADV_GUARD_INSTALL)
+                         : mprotect(p, n, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
+    errno = e;
+    return r == 0;
+}
+
 /* ---- the allocator's own mappings ----
  * Records, tables and caches live in mappings of their own. They are kept
  * in a list (lock held), so that a scan of the process's memory (the leak

@@ -5,6 +5,7 @@
  * its slow paths (api.c) and nothing else.
  *
  *   paths.c       malloc, free, realloc, usable size while an option is on
+ *   guard.c       guard=N: blocks against inaccessible pages, the fault handler
  *   record.c      the record at the end of every block (chunk.h draws it)
  *   errors.c      the reports of overflows, writes after free, double frees
  *   quarantine.c  freed blocks held back, poisoned, checked on their way out
@@ -24,14 +25,21 @@
 #include "../unwind/unwind.h"
 
 /* ---- paths.c ---- */
-/* A debugging option is on: every call comes here (api.c). */
+/* A debugging option is on: every call that the fast paths do not serve
+ * comes here (api.c). */
 extern bool mm_debug;
+/* Blocks carry records (stats, leaks, check or trace: all but guard
+ * alone); without them, the fast paths stay on and only guarded blocks
+ * are the toolkit's. */
+extern bool mm_debug_records;
 /* leaks=1 or check=1, without stats or trace (nothing to count): malloc
  * takes blocks from the thread caches without the lock; free does too
  * with leaks=1 alone (with check=1 it goes to the quarantine). */
 extern bool mm_debug_light;
-/* Decides the above from the options, once, at start; true when on. */
+/* Decides the above from the options, once, at start (then started is
+ * true); true when on. */
 bool mm_debug_start(void);
+extern bool mm_debug_started;
 enum { MM_CALL_MALLOC, MM_CALL_CALLOC, MM_CALL_REALLOC, MM_CALL_MEMALIGN, MM_CALL_FREE,
        MM_CALL_USABLE, MM_NCALLS };
 /* Who allocated a block, and who may free it: free and realloc take
@@ -45,6 +53,25 @@ void *mm_debug_alloc(size_t n, size_t align, int call, int family);
 void mm_debug_free(void *p, int family, size_t sized);
 void *mm_debug_realloc(void *p, size_t n);
 size_t mm_debug_usable(const void *p);
+
+/* ---- guard.c: guard=N, blocks against inaccessible pages. */
+/* The allocations this thread has left before a guarded one; the exports
+ * count it down and call mm_guard_sampled at 0, which returns a guarded
+ * block, or NULL for the usual path. */
+extern __thread uint64_t mm_guard_left MM_TLS;
+void *mm_guard_sampled(size_t n, size_t align, int family, bool zero);
+void mm_guard_init(void);            /* at start: the fault handler */
+/* The rest with the lock held. */
+void *mm_guard_alloc(size_t n, size_t align, int family, bool zero, const uintptr_t *pcs, int depth);
+bool mm_guard_owns(const void *p);   /* lock-free */
+void mm_guard_free(void *p, int family, size_t sized, const char *fn, const uintptr_t *pcs, int depth);
+size_t mm_guard_size(const void *p);
+void mm_guard_check_live(void);      /* at exit: around each live block */
+void mm_guard_counts(size_t *live, size_t *total);   /* blocks guarded now, and since start */
+void mm_guard_each(void (*fn)(uintptr_t start, size_t n, uint32_t site, int pid, void *arg), void *arg);
+/* Calls fn for the address range of each region of guarded blocks, until
+ * it returns false (then false). */
+bool mm_guard_each_region(bool (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 
 /* ---- record.c: for the files of this folder. The last 16 bytes of a
  * block's usable space: */
@@ -114,8 +141,10 @@ size_t mm_errors_at_exit(void);
  * frees it). Lock held. */
 bool mm_quarantine_put(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth);
 void mm_quarantine_flush(const char *fn);     /* every block out; lock held */
-/* At exit, check=1: the blocks still in the quarantine checked, each error
- * reported without stopping; returns how many were found. Lock held. */
+/* At exit, check=1: the blocks still in the quarantine checked, and the
+ * redzones of the live ones (guard: the slack after each guarded block),
+ * each error reported without stopping; returns how many were found. Lock
+ * held. */
 size_t mm_debug_check_at_exit(void);
 
 /* ---- checker.c ---- */

@@ -90,6 +90,17 @@ static void add_big(mm_chunk *c, void *arg)
         add(c, arg);
 }
 
+static void add_guarded(uintptr_t start, size_t n, uint32_t site, int pid, void *arg)
+{
+    bool *ok = arg;
+    if (!*ok || !room((void **)&blocks, &cap, nblocks + 1, sizeof *blocks)) {
+        *ok = false;
+        return;
+    }
+    bool mine = pid == mm_os_pid();
+    blocks[nblocks++] = (struct block){ start, start + n, site, 0, mine ? UNREACHED : OTHER };
+}
+
 /* Every live block: in use, not cached or quarantined. */
 static bool collect(void)
 {
@@ -104,6 +115,7 @@ static bool collect(void)
             mm_walk_broken("leaks", bad);
     }
     mm_big_each(add_big, &ok);
+    mm_guard_each(add_guarded, &ok);
     return ok;
 }
 

@@ -22,11 +22,13 @@
 
 #include <string.h>
 
-bool mm_debug, mm_debug_light;
+bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_started;
 
 bool mm_debug_start(void)
 {
-    mm_debug = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+    mm_debug_started = true;
+    mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+    mm_debug = mm_debug_records || mm_opt.guard;
     mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0];
     return mm_debug;
 }
@@ -128,7 +130,18 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
 
 void *mm_debug_alloc(size_t n, size_t align, int call, int family)
 {
+    if (!mm_debug_records) {     /* guard alone: the sampled blocks were guarded already */
+        if (call == MM_CALL_CALLOC)
+            return mm_calloc(n);
+        return align > MM_ALIGN ? mm_alloc_plain(n, align, "memalign") : mm_malloc_slow(n);
+    }
     return alloc(n, align, call, family, NULL);
+}
+
+/* A guarded block (guard.c), freed: lock held. */
+static bool guarded(const void *p)
+{
+    return mm_opt.guard && mm_guard_owns(p);
 }
 
 /* What frees each family's blocks. */
@@ -177,10 +190,28 @@ static void free_locked(void *p, int call, const uintptr_t *pcs, int depth, int 
     mm_free_plain(c, fn);
 }
 
+static void guard_free(void *p, int family, size_t sized)
+{
+    uintptr_t pcs[64];
+    int depth = mm_stack_capture(pcs, (int)mm_opt.stack_depth);
+    if (!mm_enter())
+        return;                  /* a signal handler's free of a guarded block: kept */
+    mm_guard_free(p, family, sized, freer[family], pcs, depth);
+    mm_leave();
+}
+
 void mm_debug_free(void *p, int family, size_t sized)
 {
     if (!p)
         return;
+    if (guarded(p)) {
+        guard_free(p, family, sized);
+        return;
+    }
+    if (!mm_debug_records) {
+        mm_free_slow(p);
+        return;
+    }
     if (mm_debug_light && !mm_opt.check && mm_cacheable_size(p, 0)) {
         /* leaks=1 alone: as when quiet, through the caches, once the
          * record (of a chunk the lockless check vouches for) agrees */
@@ -207,6 +238,15 @@ size_t mm_debug_usable(const void *p)
 {
     if (!p)
         return 0;
+    if (guarded(p)) {
+        if (!mm_enter())
+            return 0;            /* (a signal handler's: not looked at) */
+        size_t n = mm_guard_size(p);
+        mm_leave();
+        return n;
+    }
+    if (!mm_debug_records)
+        return mm_usable_size(p);
     if (mm_reserve_owns(p))
         return mm_reserve_usable(p);
     if (!mm_enter())
@@ -237,6 +277,17 @@ void *mm_debug_realloc(void *p, size_t n)
     }
     if (mm_reserve_owns(p))
         return mm_move(p, mm_reserve_usable(p), n, realloc_alloc, reserve_release);
+    if (guarded(p)) {
+        size_t old = mm_debug_usable(p);
+        void *q = mm_debug_records ? alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, p) : mm_malloc(n);
+        if (q) {
+            memcpy(q, p, old < n ? old : n);
+            guard_free(p, MM_FAMILY_MALLOC, 0);
+        }
+        return q;
+    }
+    if (!mm_debug_records)
+        return mm_realloc(p, n);
     uintptr_t pcs[64];
     int depth = capture(pcs);
     if (!mm_enter())

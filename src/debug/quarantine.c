@@ -3,7 +3,8 @@
  * `quarantine` bytes of younger blocks have been freed; when it leaves,
  * and at exit, its pattern is checked: a byte that changed was written
  * after free. A ring of the blocks, oldest first, in a mapping of its
- * own. Lock held. */
+ * own. At exit, the redzones of the blocks still live are checked too.
+ * Lock held. */
 #include "debug.h"
 
 static mm_chunk **ring;
@@ -71,8 +72,28 @@ void mm_quarantine_flush(const char *fn)
     evict(0, fn, NULL, 0);
 }
 
+/* check=1 at exit: the redzones of the blocks still live, which no free
+ * looked at. */
+static void check_live(mm_chunk *c, void *arg)
+{
+    (void)arg;
+    struct mm_record *m = mm_state_of(c) == MM_ST_LIVE ? mm_record_of(c) : NULL;
+    if (m)
+        mm_redzone_check(c, m, "exit", NULL, 0);
+}
+
 size_t mm_debug_check_at_exit(void)
 {
-    evict(0, "exit", NULL, 0);
+    if (mm_opt.check) {
+        evict(0, "exit", NULL, 0);
+        for (mm_segment *s = mm_ro.segs; s; s = s->next) {
+            mm_chunk *bad;
+            for (mm_chunk *c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad))
+                check_live(c, NULL);
+        }
+        mm_big_each(check_live, NULL);
+    }
+    if (mm_opt.guard)
+        mm_guard_check_live();
     return mm_errors_at_exit();
 }

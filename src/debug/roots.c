@@ -98,6 +98,12 @@ static bool read_maps(void)
     return mm_maps_each(take, &ok) && ok && nmaps;
 }
 
+static bool skip_range(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    (void)arg;
+    return push(&skip, &skip_cap, &nskip, lo, hi);
+}
+
 static void skip_big(mm_chunk *c, void *arg)
 {
     bool *ok = arg;
@@ -139,6 +145,7 @@ static bool collect_skip(uintptr_t sp)
     for (mm_segment *s = mm_ro.segs; s && ok; s = s->next)
         ok = push(&skip, &skip_cap, &nskip, (uintptr_t)s, (uintptr_t)s->end);
     mm_big_each(skip_big, &ok);
+    ok = ok && mm_guard_each_region(skip_range, NULL);   /* guarded blocks: blocks, not roots */
     const struct mm_range *own;
     size_t n = mm_os_own(&own);
     for (size_t i = 0; i < n && ok; i++)
@@ -212,7 +219,12 @@ size_t mm_roots(const struct mm_range **ranges, uintptr_t sp)
     if (!read_maps() || !collect_skip(sp))
         return 0;
     for (size_t i = 0; i < nmaps; i++) {
-        uintptr_t cur = maps[i].lo, hi = maps[i].hi, tcb = anon[i] ? dead_tcb(cur, hi) : 0;
+        uintptr_t cur = maps[i].lo, hi = maps[i].hi, probe = hi - cur > (64u << 10) ? hi - (64u << 10) : cur;
+        /* (a thread's descriptor is looked for only where nothing of ours
+         * lies: the guarded blocks' regions are not all readable) */
+        size_t k = first_after(probe);
+        bool ours = k < nskip && skip[k].lo < hi;
+        uintptr_t tcb = anon[i] && !ours ? dead_tcb(cur, hi) : 0;
         if (tcb) {
             /* only the word that holds the loader's vector */
             if (!push(&out, &out_cap, &nout, tcb + 8, tcb + 16))

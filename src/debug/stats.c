@@ -16,6 +16,7 @@ extern char *program_invocation_short_name;
 struct counts {
     uint64_t calls[MM_NCALLS], bytes[MM_NCALLS], failed;
     uint64_t live_blocks, live_bytes, peak_blocks, peak_bytes;
+    size_t guarded_live, guarded_total;      /* guard=N (guard.c), at the report */
 };
 static struct counts count;
 
@@ -105,6 +106,9 @@ static void table(struct report *r, const struct mm_summary *s, const struct mm_
     if (mm_opt.check)
         add(r, "  %-20s %zu freed blocks (%s) held back now\n", "quarantine", s->quarantined_blocks,
             mm_bytes(a, s->quarantined_bytes));
+    if (mm_opt.guard)
+        add(r, "  %-20s %zu blocks guarded since start, %zu of them live now\n", "guard pages",
+            n->guarded_total, n->guarded_live);
     if (s->corrupt)
         add(r, "  %-20s %zu segment%s could not be walked to the end: the heap is corrupt\n", "warning",
             s->corrupt, s->corrupt == 1 ? "" : "s");
@@ -147,6 +151,7 @@ void mm_stats_report(void)
     mm_summarize(&s);
     mm_cache_counts(&k);
     struct counts c = count;
+    mm_guard_counts(&c.guarded_live, &c.guarded_total);
     mm_leave();
     /* written after the lock is let go: write(2) is a cancellation point,
      * and a thread cancelled there must not leave the lock held */

@@ -36,6 +36,10 @@ void mm_stack_init(void);
  * by word), 60 ns for a new one; the first capture on a thread also asks
  * /proc/self/maps where its stack ends (one ioctl, ~10 us). */
 int mm_stack_capture(uintptr_t *pcs, int max);
+/* The same for the code a signal interrupted, from the handler's third
+ * argument (a ucontext_t): pcs[0] is one past the interrupted instruction
+ * (so that, like the others, it names its code at pc - 1). */
+int mm_stack_capture_context(const void *context, uintptr_t *pcs, int max);
 
 /* ---- bounds.c */
 /* The top (the end, exclusive) of the calling thread's current stack:

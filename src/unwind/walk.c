@@ -212,3 +212,28 @@ done:
     }
     return n;
 }
+
+/* The stack of the code a signal interrupted, from its context (the
+ * registers the kernel saved): pcs[0] is one past the interrupted
+ * instruction, as if it were a return address. Every frame is kept, the library's own too (the fault may be
+ * in it). No memo: a fault is rare. */
+int mm_stack_capture_context(const void *context, uintptr_t *pcs, int max)
+{
+    const ucontext_t *uc = context;
+    struct regs r = { .pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+                      .sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+                      .bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], .exact = true };
+    uintptr_t lo = r.sp, top = mm_stack_top_of(lo), hi = top ? top : lo + (64u << 10);
+    int n = 0;
+    while (n < max && r.pc) {
+        uint64_t v = mm_unwind_rule(r.pc - !r.exact);
+        if (mm_rule_kind(v) == MM_R_DATA && n > 0)
+            break;                   /* not code: the walk went wrong */
+        /* an exact pc is kept as the return address it would be, one
+         * past it: every frame then names its code at pc - 1 */
+        pcs[n++] = r.pc + r.exact;
+        if (!top || !step(&r, v, lo, hi))
+            break;
+    }
+    return n;
+}
