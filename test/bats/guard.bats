@@ -108,3 +108,15 @@ clean() { [[ $stderr == *"mymalloc: stats for "* ]] && ! grep -q 'ERROR' <<<"$st
 @test "correct programs run unchanged with every block guarded (python3, git, gcc)" {
     real_programs_unchanged guard=1:stats=1 clean
 }
+
+@test "scripts/mymalloc --guard and --guard-side set the options, and the access's line is the faulting one" {
+    run --separate-stderr "$ROOT/scripts/mymalloc" --guard "$P/bad_access" read_freed
+    [ "$status" -eq 134 ]
+    line=$(grep -n 'sink = p\[8\]' "$ROOT/test/programs/bad_access.c" | cut -d: -f1)
+    [[ ${stderr_lines[2]} == "    #0 read_freed+0x"*" at $ROOT/test/programs/bad_access.c:$line" ]]
+    run --separate-stderr "$ROOT/scripts/mymalloc" --guard=1 --guard-side=start "$P/bad_access" write_before
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} == "mymalloc: ERROR: heap-buffer-underflow on the 40-byte block "* ]]
+    run "$ROOT/scripts/mymalloc" --guard=x true
+    [ "$status" -eq 2 ]
+}
