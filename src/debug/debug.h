@@ -114,6 +114,9 @@ void mm_record_resized(void *p, size_t old, size_t n, uint32_t site);
  * A mismatch is reported with the block's stack and this one, and the
  * program stops. */
 void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn);
+/* The record of the chunk c, whose header cannot be trusted: found by its
+ * tag, where a chunk of c's could end before limit. NULL if none is. */
+struct mm_record *mm_record_find(const mm_chunk *c, uintptr_t limit);
 /* A live block's size as asked for, the site that allocated it and the
  * process that did (0, 0 when it has no record). Lock held. */
 void mm_debug_block_info(const mm_chunk *c, size_t *asked, uint32_t *site, int *pid);
@@ -131,6 +134,13 @@ bool mm_pattern_changed(const unsigned char *p, size_t from, size_t to, unsigned
 /* check=1: the redzone of c intact, or a report. */
 void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *fn,
                       const uintptr_t *pcs, int depth);
+/* Records kept: p's header is not one the allocator wrote. When the chunk
+ * before it is whole (its record, and with check=1 its redzone, intact)
+ * and p's own record can be found, the program wrote before p's start:
+ * reported as an underflow, with p's stacks. When the chunk before it
+ * overran its redzone, that overflow is reported. Otherwise nothing is
+ * said (the lookup's one line will be). Lock held. */
+void mm_underflow_check(void *p, const char *fn, const uintptr_t *pcs, int depth);
 /* The errors reported at exit so far. */
 size_t mm_errors_at_exit(void);
 

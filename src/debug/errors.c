@@ -24,7 +24,7 @@ void mm_error_end(const struct mm_record *m, bool freed, const char *fn, const u
         mm_site_print(m ? m->free_site : 0, "    ");
     }
     if (mm_error_at_exit(fn)) {
-        mm_print("  found at exit, when the blocks still in the quarantine were checked\n");
+        mm_print("  found at exit, when the heap was checked\n");
         exit_errors++;
         return;
     }
@@ -97,5 +97,29 @@ void mm_family_check(const void *p, const struct mm_record *m, int expected, siz
     else
         mm_print("mymalloc: ERROR: new-delete-type-mismatch: %s says the %zu-byte block %p has %zu bytes\n",
                  fn, n, p, sized);
+    mm_error_end(m, false, fn, pcs, depth);
+}
+
+void mm_underflow_check(void *p, const char *fn, const uintptr_t *pcs, int depth)
+{
+    mm_chunk *c = mm_chunk_of_mem(p), *prev = NULL, *bad = NULL;
+    mm_segment *s = mm_segment_of(p);
+    if ((uintptr_t)p % MM_ALIGN || !s || (char *)c < s->base || mm_head_ok(c))
+        return;
+    for (mm_chunk *x = mm_walk(s, NULL, &bad); x; prev = x, x = mm_walk(s, x, &bad))
+        ;
+    if (bad != c)
+        return;                  /* the heap is broken before p: not p's doing */
+    bool prev_live = prev && mm_state_of(prev) == MM_ST_LIVE;   /* no prev: p is the first */
+    struct mm_record *pm = prev_live ? mm_record_of(prev) : NULL;
+    if (prev_live && !pm)
+        return;                  /* the block before lost its record: it was overrun */
+    if (pm && mm_opt.check)
+        mm_redzone_check(prev, pm, fn, pcs, depth);     /* its overflow, if it was one */
+    struct mm_record *m = mm_record_find(c, (uintptr_t)mm_fence(s));
+    if (!m)
+        return;
+    mm_print("mymalloc: ERROR: heap-buffer-underflow on the %zu-byte block %p: its header, in the 16 bytes "
+             "before its start, was written over\n", mm_record_asked(m), p);
     mm_error_end(m, false, fn, pcs, depth);
 }

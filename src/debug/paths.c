@@ -147,10 +147,11 @@ static bool guarded(const void *p)
 /* What frees each family's blocks. */
 static const char *const freer[] = { "free", "operator delete", "operator delete[]" };
 
-/* The block behind p, looked up; a second free, or a use, of a block in
- * the quarantine is reported with its stacks. */
+/* The block behind p, looked up; a write over its header, a second free,
+ * or a use, of a block in the quarantine is reported with its stacks. */
 static mm_chunk *lookup(void *p, const char *fn, const uintptr_t *pcs, int depth)
 {
+    mm_underflow_check(p, fn, pcs, depth);
     mm_chunk *c = mm_lookup(p, fn, mm_opt.check ? MM_LOOKUP_QUARANTINED : 0);
     if (c->head & MM_QUARANTINED) {
         struct mm_record *m = mm_record_of(c);

@@ -90,6 +90,8 @@ size_t mm_debug_check_at_exit(void)
             mm_chunk *bad;
             for (mm_chunk *c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad))
                 check_live(c, NULL);
+            if (bad)             /* a header written over: by an underflow? */
+                mm_underflow_check(mm_mem(bad), "exit", NULL, 0);
         }
         mm_big_each(check_live, NULL);
     }

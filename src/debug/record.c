@@ -62,3 +62,18 @@ void mm_debug_block_info(const mm_chunk *c, size_t *n, uint32_t *site, int *pid)
     *site = m ? m->alloc_site : 0;
     *pid = m ? (int)m->pid : 0;
 }
+
+struct mm_record *mm_record_find(const mm_chunk *c, uintptr_t limit)
+{
+    /* a chunk that ends at `end` has its record at end - 8 (its usable
+     * space runs over the next chunk's first word), and the next chunk's
+     * header, whole and saying its previous chunk is in use, at end */
+    for (uintptr_t end = (uintptr_t)c + MM_MIN_CHUNK; end + MM_HDR <= limit; end += MM_ALIGN) {
+        struct mm_record *r = (struct mm_record *)(end - 8);
+        const mm_chunk *next = (const mm_chunk *)end;
+        if (r->word >> 48 == tag_of(c) && mm_head_ok(next) && (next->head & MM_PINUSE) &&
+            mm_record_asked(r) <= end - 8 - (uintptr_t)mm_mem(c))
+            return r;
+    }
+    return NULL;
+}

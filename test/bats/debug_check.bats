@@ -52,6 +52,31 @@ checked() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="check=
     [ "$status" -eq 0 ]
 }
 
+@test "a write before a block's start is reported as an underflow, at free and at exit" {
+    # the byte lands on the block's own header: without check=1 free can
+    # only say the pointer is not a block's (and this proves the library is
+    # loaded)
+    run --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/programs/bad_access" underflow_free
+    [ "$status" -eq 134 ]
+    [[ $stderr == "mymalloc: free(): invalid pointer 0x"*": not the start of a block (or its header was overwritten)" ]]
+    checked bad_access "" underflow_free
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-buffer-underflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ its\ header,\ in\ the\ 16\ bytes\ before\ its\ start,\ was\ written\ over$ ]]
+    [[ ${stderr_lines[2]} == "    #0 make_block+"* ]]
+    [ "${stderr_lines[4]}" = "  found in free(), called from:" ]
+    [[ ${stderr_lines[5]} == "    #0 drop_block+"* ]]
+    [[ ${stderr_lines[6]} == "    #1 underflow_free+"* ]]
+    # never freed: the walk at exit finds the header, after the output
+    checked bad_access "" write_before
+    [ "$status" -eq 134 ]
+    [ "$output" = "done" ]
+    [[ ${stderr_lines[0]} == "mymalloc: ERROR: heap-buffer-underflow on the 40-byte block 0x"* ]]
+    [ "${stderr_lines[4]}" = "  found at exit, when the heap was checked" ]
+    # the block before it still reports its own overflow, not an underflow
+    checked overflow_one
+    [[ ${stderr_lines[0]} == "mymalloc: ERROR: heap-buffer-overflow on the 40-byte block "* ]]
+}
+
 @test "a double free is reported with the stacks of the allocation and of both frees" {
     checked double_free_check
     [ "$status" -eq 134 ]

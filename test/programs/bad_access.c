@@ -8,6 +8,7 @@
  *   write_slack     writes 3 bytes just past the end, and frees the block
  *   read_before     reads the byte before the block's start
  *   write_before    writes there
+ *   underflow_free  writes there, and frees the block
  *   read_freed      reads the freed block at offset 8
  *   write_freed     writes there
  *   double_free     frees the block twice
@@ -27,6 +28,7 @@ __attribute__((noinline)) static void read_slack(char *p) { sink = p[40]; }
 __attribute__((noinline)) static void write_slack(char *p) { memset(p + 40, 'x', 3); drop_block(p); }
 __attribute__((noinline)) static void read_before(char *p) { sink = p[-1]; }
 __attribute__((noinline)) static void write_before(char *p) { p[-1] = 'x'; }
+__attribute__((noinline)) static void underflow_free(char *p) { write_before(p); drop_block(p); }
 __attribute__((noinline)) static void read_freed(char *p) { drop_block(p); sink = p[8]; }
 __attribute__((noinline)) static void write_freed(char *p) { drop_block(p); p[8] = 'x'; }
 __attribute__((noinline)) static void double_free(char *p) { drop_block(p); drop_block(p); }
@@ -36,7 +38,8 @@ int main(int argc, char **argv)
     static const struct { const char *name; void (*fn)(char *); } errors[] = {
         { "read_past", read_past }, { "write_past", write_past }, { "read_slack", read_slack },
         { "write_slack", write_slack }, { "read_before", read_before }, { "write_before", write_before },
-        { "read_freed", read_freed }, { "write_freed", write_freed }, { "double_free", double_free },
+        { "underflow_free", underflow_free }, { "read_freed", read_freed }, { "write_freed", write_freed },
+        { "double_free", double_free },
     };
     char *p = make_block();
     memset(p, 'a', 40);
