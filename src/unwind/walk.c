@@ -98,32 +98,42 @@ void mm_stack_init(void)
     mm_stack_top_of((uintptr_t)__builtin_frame_address(0));
 }
 
-/* The last walk of this thread, to replay. A walk is a function of where
+/* The last walks of this thread, to replay. A walk is a function of where
  * it starts (this function's frame and return address, and rbp, which a
  * step needs only if it finds its frame by rbp before rbp was reloaded
  * from the stack) and of the stack words it reads: when the start is the
  * same and every word read last time still holds what it held, the frames
  * are the same. Checking that costs a few independent loads a frame
  * instead of a chain of lookups. Replay goes as far as the words match,
- * and the walk goes on from there. A capture in a signal handler that
- * interrupted one leaves the memo alone (busy); signal frames are not
- * kept. */
+ * and the walk goes on from there. One memo per place in the library that
+ * captures (chosen by the return address: malloc's and free's captures
+ * alternate, and one memo would miss every time). A capture in a signal
+ * handler that interrupted one leaves the memos alone (busy); signal
+ * frames are not kept. */
 #define MEMO_STEPS 16
+#define MEMOS 4
 struct memo_step { uintptr_t cfa, ra_at, ra, bp_at, bp; };  /* bp_at 0: rbp not read */
-static __thread struct {
-    int busy, n;
+struct memo {
+    int n;
     int bp_step;                  /* the first step that used the starting rbp */
     uintptr_t fp, pc, bp, hi;
     struct memo_step step[MEMO_STEPS];
-} memo MM_TLS;
+};
+static __thread struct memo memos[MEMOS] MM_TLS;
+static __thread int memo_busy MM_TLS;
+
+static inline struct memo *memo_for(uintptr_t pc)
+{
+    return &memos[(pc ^ pc >> 4 ^ pc >> 8) % MEMOS];
+}
 
 /* Keeps the first n steps of the memo. */
-static inline void forget(int n)
+static inline void forget(struct memo *memo, int n)
 {
-    if (memo.n > n)
-        memo.n = n;
-    if (memo.bp_step >= memo.n)
-        memo.bp_step = MEMO_STEPS;
+    if (memo->n > n)
+        memo->n = n;
+    if (memo->bp_step >= memo->n)
+        memo->bp_step = MEMO_STEPS;
 }
 
 /* One function, as long as it is: the replay and the walk share their
@@ -147,26 +157,27 @@ __attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
     uintptr_t hi = top ? top : lo + (64u << 10);
     const uintptr_t own_lo = self_lo, own_hi = self_hi;   /* pcs[] may alias them */
 
-    bool keep = !memo.busy, bp_first = true;   /* bp_first: r.bp is still the starting rbp */
+    bool keep = !memo_busy, bp_first = true;   /* bp_first: r.bp is still the starting rbp */
     int replay = 0;                            /* steps that may be replayed */
+    struct memo *memo = memo_for(r.pc);
     if (keep) {
-        memo.busy = 1;
+        memo_busy = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (memo.fp == lo && memo.pc == r.pc && memo.hi == hi)
-            replay = memo.bp == r.bp || memo.bp_step > memo.n ? memo.n : memo.bp_step;
-        memo.fp = lo;
-        memo.pc = r.pc;
-        memo.bp = r.bp;
-        memo.hi = hi;
-        forget(replay);
+        if (memo->fp == lo && memo->pc == r.pc && memo->hi == hi)
+            replay = memo->bp == r.bp || memo->bp_step > memo->n ? memo->n : memo->bp_step;
+        memo->fp = lo;
+        memo->pc = r.pc;
+        memo->bp = r.bp;
+        memo->hi = hi;
+        forget(memo, replay);
     }
     int n = 0, k = 0;
     /* the same frames as last time, and the same steps from them, as long
      * as the words read then still hold the same values */
     for (; k < replay; k++) {
-        const struct memo_step *m = &memo.step[k];
+        const struct memo_step *m = &memo->step[k];
         if (*(const uintptr_t *)m->ra_at != m->ra || (m->bp_at && *(const uintptr_t *)m->bp_at != m->bp)) {
-            forget(k);                    /* it changed from here on */
+            forget(memo, k);              /* it changed from here on */
             break;
         }
         if (r.pc < own_lo || r.pc >= own_hi) {
@@ -194,13 +205,13 @@ __attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
         }
         if (!step(&r, v, lo, hi))
             break;
-        if (keep && k == memo.n && k < MEMO_STEPS && mm_rule_kind(v) == MM_R_FRAME) {
+        if (keep && k == memo->n && k < MEMO_STEPS && mm_rule_kind(v) == MM_R_FRAME) {
             uintptr_t cfa = r.sp;
-            memo.step[k] = (struct memo_step){ cfa, cfa + (uintptr_t)mm_rule_ra_off(v), r.pc,
+            memo->step[k] = (struct memo_step){ cfa, cfa + (uintptr_t)mm_rule_ra_off(v), r.pc,
                                                mm_rule_rbp_off(v) ? cfa + (uintptr_t)mm_rule_rbp_off(v) : 0, r.bp };
-            memo.n = k + 1;
-            if (bp_first && mm_rule_cfa_rbp(v) && memo.bp_step > k)
-                memo.bp_step = k;
+            memo->n = k + 1;
+            if (bp_first && mm_rule_cfa_rbp(v) && memo->bp_step > k)
+                memo->bp_step = k;
         }
         if (mm_rule_rbp_off(v) || mm_rule_kind(v) == MM_R_SIGNAL)
             bp_first = false;
@@ -208,7 +219,7 @@ __attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
 done:
     if (keep) {
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        memo.busy = 0;
+        memo_busy = 0;
     }
     return n;
 }
