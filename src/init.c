@@ -157,6 +157,7 @@ __attribute__((constructor)) static void start(void)
     if (mm_opt.leaks || mm_opt.check)
         mm_stack_init();
     mm_sites_init();
+    mm_quarantine_init();
     mm_guard_init();
     mm_heapmap_init();
     mark_root();

@@ -151,6 +151,19 @@ size_t mm_errors_at_exit(void);
  * frees it). Lock held. */
 bool mm_quarantine_put(mm_chunk *c, const char *fn, const uintptr_t *pcs, int depth);
 void mm_quarantine_flush(const char *fn);     /* every block out; lock held */
+/* Lock not held: c (a small block, its record m, in use and checked) is
+ * poisoned, given free_site, and held in this thread's batch; when the
+ * batch is full it passes to the shared ring, and the blocks that leave
+ * the ring are checked and freed. False, with nothing done, when it cannot
+ * be held so (the caller takes the locked path). */
+bool mm_quarantine_hold(mm_chunk *c, struct mm_record *m, uint32_t free_site, const char *fn,
+                        const uintptr_t *pcs, int depth);
+void mm_quarantine_init(void);                /* at start: the batches' thread key */
+/* c is in a thread's batch, or on its way out of the ring (its mark). */
+bool mm_quarantine_held(const mm_chunk *c);
+/* c holds a block of the program's: in use for the heap, not cached, not
+ * in the quarantine or a batch of it. */
+bool mm_block_live(const mm_chunk *c);
 /* At exit, check=1: the blocks still in the quarantine checked, and the
  * redzones of the live ones (guard: the slack after each guarded block),
  * each error reported without stopping; returns how many were found. Lock

@@ -110,7 +110,7 @@ void mm_underflow_check(void *p, const char *fn, const uintptr_t *pcs, int depth
         ;
     if (bad != c)
         return;                  /* the heap is broken before p: not p's doing */
-    bool prev_live = prev && mm_state_of(prev) == MM_ST_LIVE;   /* no prev: p is the first */
+    bool prev_live = prev && mm_block_live(prev);   /* no prev: p is the first */
     struct mm_record *pm = prev_live ? mm_record_of(prev) : NULL;
     if (prev_live && !pm)
         return;                  /* the block before lost its record: it was overrun */

@@ -86,7 +86,7 @@ static void add(mm_chunk *c, bool *ok)
 
 static void add_big(mm_chunk *c, void *arg)
 {
-    if (mm_state_of(c) == MM_ST_LIVE)
+    if (mm_block_live(c))
         add(c, arg);
 }
 
@@ -101,7 +101,7 @@ static void add_guarded(uintptr_t start, size_t n, uint32_t site, int pid, void 
     blocks[nblocks++] = (struct block){ start, start + n, site, 0, mine ? UNREACHED : OTHER };
 }
 
-/* Every live block: in use, not cached or quarantined. */
+/* Every live block: in use, not cached or quarantined (nor held). */
 static bool collect(void)
 {
     bool ok = true;
@@ -109,7 +109,7 @@ static bool collect(void)
     for (mm_segment *s = mm_ro.segs; s && ok; s = s->next) {
         mm_chunk *bad;
         for (mm_chunk *c = mm_walk(s, NULL, &bad); c && ok; c = mm_walk(s, c, &bad))
-            if (mm_state_of(c) == MM_ST_LIVE)
+            if (mm_block_live(c))
                 add(c, &ok);
         if (bad)
             mm_walk_broken("leaks", bad);

@@ -153,7 +153,7 @@ static mm_chunk *lookup(void *p, const char *fn, const uintptr_t *pcs, int depth
 {
     mm_underflow_check(p, fn, pcs, depth);
     mm_chunk *c = mm_lookup(p, fn, mm_opt.check ? MM_LOOKUP_QUARANTINED : 0);
-    if (c->head & MM_QUARANTINED) {
+    if ((c->head & MM_QUARANTINED) || (mm_opt.check && mm_quarantine_held(c))) {
         struct mm_record *m = mm_record_of(c);
         size_t n = m ? mm_record_asked(m) : 0;
         if (!strncmp(fn, "free", 4) || !strncmp(fn, "operator delete", 15))
@@ -201,6 +201,25 @@ static void guard_free(void *p, int family, size_t sized)
     mm_leave();
 }
 
+/* check=1 alone (nothing to count): a small block that passes every check
+ * goes to this thread's batch of the quarantine without the lock. Any
+ * check that fails leaves the block to the locked path, which reports. */
+static bool free_unlocked(void *p, int family, size_t sized)
+{
+    if (!mm_cacheable_size(p, MM_TC_TOO_BIG))
+        return false;
+    mm_chunk *c = mm_chunk_of_mem(p);
+    struct mm_record *m = mm_record_of(c);
+    if (!m || mm_quarantine_held(c) || mm_record_family(m) != family || (sized && sized != mm_record_asked(m)))
+        return false;
+    size_t first, last;
+    if (mm_pattern_changed(p, mm_record_asked(m), (size_t)((char *)m - (char *)p), MM_PAT_RED, &first, &last))
+        return false;
+    uintptr_t pcs[64];
+    int depth = capture(pcs);
+    return mm_quarantine_hold(c, m, mm_site_light(pcs, depth), freer[family], pcs, depth);
+}
+
 void mm_debug_free(void *p, int family, size_t sized)
 {
     if (!p)
@@ -220,6 +239,8 @@ void mm_debug_free(void *p, int family, size_t sized)
         mm_free_slow(p);
         return;
     }
+    if (mm_debug_light && mm_opt.check && mm_opt.quarantine && free_unlocked(p, family, sized))
+        return;
     uintptr_t pcs[64];
     int depth = mm_opt.check ? capture(pcs) : 0;
     if (mm_reserve_owns(p)) {

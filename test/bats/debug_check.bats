@@ -77,6 +77,37 @@ checked() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="check=
     [[ ${stderr_lines[0]} == "mymalloc: ERROR: heap-buffer-overflow on the 40-byte block "* ]]
 }
 
+@test "freed blocks wait first in their thread's own batch: errors across threads are found, none made up" {
+    # a second free from another thread, after the first thread ended
+    checked threads_after_free "" cross_double
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ double-free\ of\ the\ 40-byte\ block\ 0x[0-9a-f]+$ ]]
+    [ "${stderr_lines[4]}" = "  and freed by:" ]
+    [[ ${stderr_lines[6]} == "    #1 free_shared+"* ]]
+    # two threads freeing one block amid their own frees: one of them is told
+    checked threads_after_free "" racing_double
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ double-free\ of\ the\ 40-byte\ block ]]
+    # the first word of a held block carries its mark: a write there is seen
+    checked threads_after_free "" first_word
+    [ "$status" -eq 134 ]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-use-after-free\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ written\ at\ offset\ 0\ after\ it\ was\ freed$ ]]
+    [ "${stderr_lines[6]}" = "  and freed by:" ]
+    [[ ${stderr_lines[8]} == "    #1 write_first+"* ]]
+    # a thread that ends passes its batch on: checked at exit
+    checked threads_after_free "" thread_ends
+    [ "$status" -eq 134 ]
+    [ "$output" = "done" ]
+    [[ ${stderr_lines[0]} == *"written at offset 24 after it was freed" ]]
+    [ "${stderr_lines[-1]}" = "  found at exit, when the heap was checked" ]
+    # four threads trading blocks: nothing to report, every time
+    for i in 1 2 3; do
+        checked threads_after_free "" churn
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+    done
+}
+
 @test "a double free is reported with the stacks of the allocation and of both frees" {
     checked double_free_check
     [ "$status" -eq 134 ]

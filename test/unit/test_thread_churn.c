@@ -2,7 +2,9 @@
  * passes blocks to threads that live after it through a shared ring, frees
  * blocks that earlier threads allocated, and exits. Its cache goes back to
  * the heap, so nothing leaks and the heap does not grow with the number of
- * threads that have lived. */
+ * threads that have lived. Every round's threads hold their blocks at the
+ * same moment (a barrier), so every round reaches the same peak whatever
+ * the scheduler does: the heap after the first rounds has seen it. */
 #include "helper.h"
 
 #include <pthread.h>
@@ -12,6 +14,7 @@ enum { ROUNDS = 100, PER_ROUND = 20, RING = 64 };
 
 static void *ring[RING];
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t all_hold;
 
 /* Puts p in the ring and frees what it replaces (another thread's block). */
 static void pass(void *p, unsigned where)
@@ -31,6 +34,7 @@ static void *life(void *arg)
     void *p[200];
     for (int i = 0; i < 200; i++)
         p[i] = malloc(16 + (seed * 31 + (uintptr_t)i * 7) % 1000);
+    pthread_barrier_wait(&all_hold);
     for (int i = 0; i < 200; i++)
         free(p[i]);
     /* leave some blocks in the cache; trade blocks with other threads */
@@ -60,6 +64,7 @@ int main(void)
 {
     require_mymalloc();
     alarm(120);
+    CHECK(pthread_barrier_init(&all_hold, NULL, PER_ROUND) == 0);
     /* settle: the first rounds create the caches the pool will reuse */
     for (int r = 0; r < 5; r++)
         one_round(r);
