@@ -242,6 +242,9 @@ static void release_unlocked(mm_chunk *const *out, int n, const char *fn, const 
 {
     for (int i = 0; i < n; i++) {
         mm_chunk *c = out[i];
+        if (i + 2 < n)           /* the block after next, whole: its header was read */
+            for (size_t at = 64; at < mm_size(out[i + 2]); at += 64)
+                __builtin_prefetch((const char *)out[i + 2] + at);
         const unsigned char *p = mm_mem(c);
         const struct mm_record *m = mm_record_at(c);
         size_t first, last;
@@ -284,8 +287,6 @@ bool mm_quarantine_hold(mm_chunk *c, struct mm_record *m, uint32_t free_site, co
             mm_set_head(x, x->head & MM_BODY & ~(uint64_t)MM_QUARANTINED);
             put_mark(x, held_mark(x));
             left[out++] = x;
-            for (size_t at = 128; at < mm_size(x); at += 64)
-                __builtin_prefetch((const char *)x + at);   /* to be checked soon */
         }
         mm_leave();
     }
