@@ -63,7 +63,7 @@ static void flush_stdout(void)
 /* Run by exit(), after the program's atexit functions and every library's
  * destructors, before stdio's buffers are written: status is what the
  * program passed to exit or returned from main. In order: the heap map,
- * the quarantine checked (check=1), the trace written out, the stats, the
+ * the profile, the quarantine checked (check=1), the trace written out, the stats, the
  * leaks; then an error the check found ends the process (abort, as any
  * error the check finds), and lost blocks set the exit status of the
  * process that was started, if it was going to exit with 0. (glibc runs
@@ -81,6 +81,8 @@ static void at_exit(int status, void *arg)
     if (mm_enter()) {
         if (report && (mm_root || mm_path_per_process(mm_opt.heapmap)))
             mm_heapmap_write();
+        if (report && (mm_root || mm_path_per_process(mm_opt.profile)))
+            mm_profile_write();
         if (report && (mm_opt.check || mm_opt.guard))
             errors = mm_debug_check_at_exit();
         mm_trace_flush();
@@ -154,7 +156,7 @@ __attribute__((constructor)) static void start(void)
     mm_log_configure(mm_opt.log, toolkit || mm_opt.heapmap[0]);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 #ifndef MM_NO_TOOLKIT
-    if (mm_opt.leaks || mm_opt.check)
+    if (mm_opt.leaks || mm_opt.check || mm_opt.profile[0])
         mm_stack_init();
     mm_sites_init();
     mm_quarantine_init();

@@ -57,6 +57,10 @@ struct mm_range { uintptr_t lo, hi; };
 void *mm_os_map_own(size_t n);
 void mm_os_unmap_own(void *p, size_t n);
 void *mm_os_remap_own(void *p, size_t old_n, size_t new_n);
+/* An array *p of *cap elements of `unit` bytes, in a mapping of its own,
+ * with room for `need` of them: grown by doubling (from 4096), its contents
+ * kept; false without memory (the array is as it was). */
+bool mm_os_room_own(void **p, size_t *cap, size_t need, size_t unit);
 size_t mm_os_own(const struct mm_range **ranges);   /* the list, unordered */
 /* Address space for pages made accessible or not one by one (guard
  * pages): every page inaccessible at first. NULL on failure. */
@@ -182,7 +186,7 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
     X(children, BOOL, 1, 0, 1, 0, 1,                                                            \
       "Processes the program starts (fork, exec) are checked and report too; 0: only the "     \
       "program itself (valgrind's --trace-children=no)")                                       \
-    X(stack_depth, NUM, 16, 1, 64, 0, 1, "Frames recorded per allocation, for leaks and check") \
+    X(stack_depth, NUM, 16, 1, 64, 0, 1, "Frames recorded per allocation, for leaks, check and profile") \
     X(check, NUM, 0, 0, 2, 0, 1,                                                                \
       "1: redzones after blocks, freed blocks poisoned and quarantined, checked at free; 2: "  \
       "also the whole heap every check_every calls")                                           \
@@ -199,7 +203,14 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
       "Record every call (function, sizes, pointers, thread, time) to this file")              \
     X(heapmap, PATH, 0, 0, 0, 0, 1, "At exit, write an SVG picture of the heap to this file")  \
     X(heapmap_signal, BOOL, 0, 0, 1, 0, 1, "Also write the heap map on each SIGUSR2")          \
+    X(profile, PATH, 0, 0, 0, 0, 1,                                                             \
+      "At exit, write the heap by call stack over time and at its peak to this file, in "      \
+      "massif's format (%p: the process id)")                                                   \
+    X(profile_signal, BOOL, 0, 0, 1, 0, 1, "Also write the profile on each SIGUSR2")           \
     X(log, PATH, 0, 0, 0, 0, 0, "Where reports and warnings go instead of stderr")             \
+    X(module_paths, BOOL, 0, 0, 1, 0, 0,                                                        \
+      "Frames in reports name their module by its full path, not its file name (for tools "     \
+      "that read the reports: scripts/mymalloc sets it)")                                       \
     X(help, BOOL, 0, 0, 1, 0, 0, "At start, print this table of options to stderr")            \
     X(fail_sbrk, NUM, 0, 0, UINT32_MAX, 0, 0,                                                   \
       "Fault injection: the N-th call to sbrk from now fails (0: none)")                       \

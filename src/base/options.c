@@ -225,6 +225,7 @@ static bool start_only(const struct option *o)
         offsetof(struct mm_options, stats), offsetof(struct mm_options, leaks),
         offsetof(struct mm_options, check), offsetof(struct mm_options, trace),
         offsetof(struct mm_options, heapmap), offsetof(struct mm_options, heapmap_signal),
+        offsetof(struct mm_options, profile), offsetof(struct mm_options, profile_signal),
         offsetof(struct mm_options, guard), offsetof(struct mm_options, guard_side),
         offsetof(struct mm_options, log),
     };
@@ -380,7 +381,7 @@ bool mm_options_load(void)
     if (!mm_root && !mm_opt.children) {
         /* a program the started one ran: not checked (children=0) */
         mm_opt.stats = mm_opt.leaks = mm_opt.check = mm_opt.guard = 0;
-        mm_opt.trace[0] = mm_opt.heapmap[0] = '\0';
+        mm_opt.trace[0] = mm_opt.heapmap[0] = mm_opt.profile[0] = '\0';
     }
     if (mm_opt.help)
         print_help();

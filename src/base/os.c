@@ -205,6 +205,21 @@ void *mm_os_remap_own(void *p, size_t old_n, size_t new_n)
     return q;
 }
 
+bool mm_os_room_own(void **p, size_t *cap, size_t need, size_t unit)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 4096;
+    while (n < need)
+        n *= 2;
+    void *q = *p ? mm_os_remap_own(*p, *cap * unit, n * unit) : mm_os_map_own(n * unit);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
 size_t mm_os_own(const struct mm_range **ranges)
 {
     *ranges = own;

@@ -178,6 +178,15 @@ int mm_check_locked(bool quiet);
 /* ---- sites.c: call stacks, each stored once; an id names one. Lock held,
  * but for the hash and the memo. */
 uint32_t mm_site_intern(const uintptr_t *pcs, int depth);   /* 0: none, or no memory */
+/* What the profile keeps of each site, in the site itself (one cache line
+ * away from its stack): the bytes its live blocks hold, and at the peak. */
+struct mm_site_tally {
+    int64_t bytes, at_peak;
+    uint32_t seen;           /* the peak's epoch at_peak belongs to */
+    uint32_t leaf;           /* its node in the profile's tree, 0: not made yet */
+};
+struct mm_site_tally *mm_site_tally(uint32_t id);           /* NULL for 0 */
+uint32_t mm_site_next(uint32_t id);     /* the site after id (0: the first), 0 after the last */
 uint32_t mm_site_hash(const uintptr_t *pcs, int depth);
 int mm_site_frames(uint32_t id, const uintptr_t **pcs);
 void mm_site_print(uint32_t id, const char *indent);        /* one symbolised frame a line */
@@ -193,7 +202,10 @@ void mm_sites_init(void);             /* at start: the memo's thread key */
 void mm_count_alloc(int call, size_t asked, bool ok);
 void mm_count_free(size_t asked);
 void mm_count_call(int call);
-void mm_count_live(size_t usable, int blocks);     /* blocks: +1 or -1 */
+/* A block allocated (blocks +1) or freed (-1) by the stack `site`: asked
+ * bytes, and overhead bytes the heap spends on it beyond them (for the
+ * profile); also charged to the profile when profile=FILE is on. */
+void mm_count_live(uint32_t site, size_t asked, size_t overhead, int blocks);
 void mm_stats_report(void);
 
 /* ---- trace.c: trace=PATH, every call recorded. Lock held. */
@@ -201,9 +213,14 @@ void mm_trace(int call, const void *ptr, size_t size, size_t align, const void *
 void mm_trace_flush(void);
 void mm_trace_after_fork(void);
 
+/* ---- profile.c: profile=FILE, the heap by call stack over time and at
+ * its peak, in massif's format. Lock held. */
+void mm_profile_charge(uint32_t site, int64_t bytes, int64_t overhead);
+void mm_profile_write(void);
+
 /* ---- heapmap.c: heapmap=PATH. */
 void mm_heapmap_write(void);      /* lock held */
-void mm_heapmap_init(void);       /* installs the SIGUSR2 handler if asked */
+void mm_heapmap_init(void);       /* the SIGUSR2 handler (heap map, profile), if asked */
 
 /* ---- leaks.c: leaks=1, the report at exit. True when blocks were lost
  * (and not suppressed). Lock not held. */

@@ -187,6 +187,8 @@ static uint64_t next_gap(void)
     return 1 + rng % (2 * mm_opt.guard - 1);
 }
 
+static struct slot *slot_of(uintptr_t a, struct region **rp);
+
 void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
 {
     if (!mm_opt.guard) {
@@ -207,7 +209,9 @@ void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
     if (p) {
         int call = zero ? MM_CALL_CALLOC : align > MM_ALIGN ? MM_CALL_MEMALIGN : MM_CALL_MALLOC;
         mm_count_alloc(call, n, true);
-        mm_count_live(n, 1);
+        struct region *r;
+        struct slot *s = slot_of((uintptr_t)p, &r);
+        mm_count_live(s ? s->alloc_site : 0, n, s ? slot_bytes(r->cls) - n : 0, 1);
         mm_trace(call, NULL, n, align, p);
     }
     mm_leave();
@@ -289,7 +293,7 @@ void mm_guard_free(void *p, int family, size_t sized, const char *fn, const uint
     check_around(r, s, fn, pcs, depth);
     s->free_site = mm_site_intern(pcs, depth);
     mm_count_free(s->n);
-    mm_count_live(s->n, -1);
+    mm_count_live(s->alloc_site, s->n, slot_bytes(r->cls) - s->n, -1);
     mm_trace(MM_CALL_FREE, p, s->n, 0, NULL);
     quarantine(s, r);
 }

@@ -205,23 +205,30 @@ void mm_heapmap_write(void)
     close(fd);
 }
 
+static bool map_on_signal(void) { return mm_opt.heapmap[0] && mm_opt.heapmap_signal; }
+static bool profile_on_signal(void) { return mm_opt.profile[0] && mm_opt.profile_signal; }
+
+/* SIGUSR2: the heap map, the profile, or both, as asked. */
 static void on_signal(int sig)
 {
     (void)sig;
     int e = errno;
     if (mm_enter()) {
-        mm_heapmap_write();
+        if (map_on_signal())
+            mm_heapmap_write();
+        if (profile_on_signal())
+            mm_profile_write();
         mm_leave();
     } else {
-        mm_print("mymalloc: heapmap: SIGUSR2 came while this thread was inside the allocator; "
-                 "no map this time\n");
+        mm_print("mymalloc: SIGUSR2 came while this thread was inside the allocator; nothing written "
+                 "this time\n");
     }
     errno = e;
 }
 
 void mm_heapmap_init(void)
 {
-    if (!mm_opt.heapmap[0] || !mm_opt.heapmap_signal)
+    if (!map_on_signal() && !profile_on_signal())
         return;
     struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
     sigemptyset(&sa.sa_mask);

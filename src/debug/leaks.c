@@ -51,25 +51,9 @@ struct block {
 static struct block *blocks;
 static size_t nblocks, cap;
 
-/* Grows an array in a mapping of its own by doubling; false without memory. */
-static bool room(void **p, size_t *have, size_t need, size_t unit)
-{
-    if (need <= *have)
-        return true;
-    size_t n = *have ? *have : 4096;
-    while (n < need)
-        n *= 2;
-    void *q = *p ? mm_os_remap_own(*p, *have * unit, n * unit) : mm_os_map_own(n * unit);
-    if (!q)
-        return false;
-    *p = q;
-    *have = n;
-    return true;
-}
-
 static void add(mm_chunk *c, bool *ok)
 {
-    if (!*ok || !room((void **)&blocks, &cap, nblocks + 1, sizeof *blocks)) {
+    if (!*ok || !mm_os_room_own((void **)&blocks, &cap, nblocks + 1, sizeof *blocks)) {
         *ok = false;
         return;
     }
@@ -93,7 +77,7 @@ static void add_big(mm_chunk *c, void *arg)
 static void add_guarded(uintptr_t start, size_t n, uint32_t site, int pid, void *arg)
 {
     bool *ok = arg;
-    if (!*ok || !room((void **)&blocks, &cap, nblocks + 1, sizeof *blocks)) {
+    if (!*ok || !mm_os_room_own((void **)&blocks, &cap, nblocks + 1, sizeof *blocks)) {
         *ok = false;
         return;
     }
@@ -173,7 +157,7 @@ static size_t nwork, work_cap;
 
 static void push(struct block *b)
 {
-    if (room((void **)&work, &work_cap, nwork + 1, sizeof *work))
+    if (mm_os_room_own((void **)&work, &work_cap, nwork + 1, sizeof *work))
         work[nwork++] = (uint32_t)(b - blocks);
 }
 
@@ -209,7 +193,7 @@ static size_t kind_of_cap;
 
 static bool loader_tls(uint32_t site)
 {
-    if (!site || !room((void **)&kind_of, &kind_of_cap, mm_site_limit(), 1) || site >= kind_of_cap)
+    if (!site || !mm_os_room_own((void **)&kind_of, &kind_of_cap, mm_site_limit(), 1) || site >= kind_of_cap)
         return false;
     if (!kind_of[site]) {
         const uintptr_t *pcs;
@@ -383,7 +367,7 @@ static void group(enum state st)
 {
     ngroups = 0;
     size_t sites = mm_site_limit();
-    if (!room((void **)&group_of, &group_of_cap, sites, sizeof *group_of))
+    if (!mm_os_room_own((void **)&group_of, &group_of_cap, sites, sizeof *group_of))
         return;
     memset(group_of, 0, sites * sizeof *group_of);
     for (size_t i = 0; i < nblocks; i++) {
@@ -391,7 +375,7 @@ static void group(enum state st)
             continue;
         uint32_t site = blocks[i].site < sites ? blocks[i].site : 0;
         if (!group_of[site]) {
-            if (!room((void **)&groups, &groups_cap, ngroups + 1, sizeof *groups))
+            if (!mm_os_room_own((void **)&groups, &groups_cap, ngroups + 1, sizeof *groups))
                 continue;
             groups[ngroups] = (struct group){ site, 0, 0 };
             group_of[site] = (uint32_t)++ngroups;

@@ -27,9 +27,10 @@ bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_started;
 bool mm_debug_start(void)
 {
     mm_debug_started = true;
-    mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0];
+    mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || mm_opt.profile[0];
     mm_debug = mm_debug_records || mm_opt.guard;
-    mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0];
+    mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0] &&
+                     !mm_opt.profile[0];
     return mm_debug;
 }
 
@@ -38,7 +39,8 @@ static const char *const names[MM_NCALLS] = { "malloc", "calloc", "realloc", "me
 
 static int capture(uintptr_t *pcs)
 {
-    return mm_opt.leaks || mm_opt.check ? mm_stack_capture(pcs, (int)mm_opt.stack_depth) : 0;
+    return mm_opt.leaks || mm_opt.check || mm_opt.profile[0] ? mm_stack_capture(pcs, (int)mm_opt.stack_depth)
+                                                             : 0;
 }
 
 /* Every check_every calls with check=2, the whole heap: quietly, and
@@ -55,6 +57,12 @@ static void maybe_check_heap(const char *fn)
              "invariants:\n", fn, errors, errors == 1 ? "" : "s");
     mm_check_locked(false);
     mm_die_quietly();
+}
+
+/* What the heap spends on the block p of n bytes beyond them. */
+static size_t overhead(const void *p, size_t n)
+{
+    return mm_size(mm_chunk_of_mem(p)) - n;
 }
 
 /* A new block's record, unless it came from the reserve (a re-entrant
@@ -119,8 +127,9 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
     }
     mm_count_alloc(call, n, p != NULL);
     if (p) {
-        set_up(p, n, call, family, mm_site_intern(pcs, depth));
-        mm_count_live(n, 1);
+        uint32_t site = mm_site_intern(pcs, depth);
+        set_up(p, n, call, family, site);
+        mm_count_live(site, n, overhead(p, n), 1);
     }
     mm_trace(call, old, n, align, p);
     maybe_check_heap(fn);
@@ -181,7 +190,7 @@ static void free_locked(void *p, int call, const uintptr_t *pcs, int depth, int 
         mm_count_free(n);
         mm_trace(MM_CALL_FREE, p, n, 0, NULL);
     }
-    mm_count_live(n, -1);
+    mm_count_live(m ? m->alloc_site : 0, n, mm_size(c) - n, -1);
     if (m && mm_opt.check && mm_opt.quarantine) {
         memset(p, MM_PAT_FREED, (size_t)((char *)m - (char *)p));
         m->free_site = mm_site_intern(pcs, depth);
@@ -324,11 +333,14 @@ void *mm_debug_realloc(void *p, size_t n)
         mm_leave();
         return mm_enomem();      /* the old block stays */
     }
+    uint32_t old_site = m ? m->alloc_site : 0;
+    size_t old_size = mm_size(c);
     if (m && !(c->head & MM_MMAPPED) && mm_resize_in_place(c, n, extra)) {
-        mm_record_resized(p, old, n, mm_site_intern(pcs, depth));
+        uint32_t site = mm_site_intern(pcs, depth);
+        mm_record_resized(p, old, n, site);
         mm_count_alloc(MM_CALL_REALLOC, n, true);
-        mm_count_live(old, -1);
-        mm_count_live(n, 1);
+        mm_count_live(old_site, old, old_size - old, -1);
+        mm_count_live(site, n, overhead(p, n), 1);
         mm_trace(MM_CALL_REALLOC, p, n, 0, p);
         mm_leave();
         return p;

@@ -29,43 +29,11 @@ static size_t maps_cap, skip_cap, out_cap, nmaps, nskip, nout;
 static bool *anon;                  /* maps[i] is anonymous: no file, no name */
 static size_t anon_cap;
 
-/* Grows an array of ranges in a mapping of the allocator's own. */
-static bool room(struct mm_range **a, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = *a ? mm_os_remap_own(*a, *cap * sizeof **a, n * sizeof **a)
-                 : mm_os_map_own(n * sizeof **a);
-    if (!q)
-        return false;
-    *a = q;
-    *cap = n;
-    return true;
-}
-
-static bool room_bytes(void **a, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 4096;
-    while (n < need)
-        n *= 2;
-    void *q = *a ? mm_os_remap_own(*a, *cap, n) : mm_os_map_own(n);
-    if (!q)
-        return false;
-    *a = q;
-    *cap = n;
-    return true;
-}
-
 static bool push(struct mm_range **a, size_t *cap, size_t *n, uintptr_t lo, uintptr_t hi)
 {
     if (lo >= hi)
         return true;
-    if (!room(a, cap, *n + 1))
+    if (!mm_os_room_own((void **)a, cap, *n + 1, sizeof **a))
         return false;
     (*a)[(*n)++] = (struct mm_range){ lo, hi };
     return true;
@@ -85,7 +53,7 @@ static bool take(const struct mm_map *m, void *arg)
                  (m->name_len >= 10 && !strncmp(name, "[vsyscall]", 10))))
         return true;
     size_t i = nmaps;
-    *ok = push(&maps, &maps_cap, &nmaps, m->lo, m->hi) && room_bytes((void **)&anon, &anon_cap, nmaps);
+    *ok = push(&maps, &maps_cap, &nmaps, m->lo, m->hi) && mm_os_room_own((void **)&anon, &anon_cap, nmaps, 1);
     if (*ok)
         anon[i] = !name;
     return *ok;

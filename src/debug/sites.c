@@ -18,6 +18,7 @@
 struct site {
     uint32_t hash;
     uint32_t depth;
+    struct mm_site_tally tally;      /* the profile's (profile.c) */
     uintptr_t pc[];
 };
 
@@ -92,6 +93,7 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
     struct site *s = at(id);
     s->hash = h;
     s->depth = (uint32_t)depth;
+    s->tally = (struct mm_site_tally){ 0 };
     memcpy(s->pc, pcs, (size_t)depth * sizeof *pcs);
     arena_used += bytes;
     size_t j = h & (index_cap - 1);
@@ -100,6 +102,17 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
     index_[j] = id;
     count++;
     return id;
+}
+
+struct mm_site_tally *mm_site_tally(uint32_t id)
+{
+    return id && (size_t)(id - 1) * 8 < arena_used ? &at(id)->tally : NULL;
+}
+
+uint32_t mm_site_next(uint32_t id)
+{
+    size_t off = id ? (size_t)(id - 1) * 8 + sizeof(struct site) + at(id)->depth * sizeof(uintptr_t) : 0;
+    return off < arena_used ? (uint32_t)(off / 8 + 1) : 0;
 }
 
 size_t mm_site_limit(void)

@@ -38,8 +38,11 @@ void mm_count_free(size_t asked)
     count.bytes[MM_CALL_FREE] += asked;
 }
 
-void mm_count_live(size_t asked, int blocks)
+void mm_count_live(uint32_t site, size_t asked, size_t overhead, int blocks)
 {
+    if (mm_opt.profile[0])
+        mm_profile_charge(site, blocks > 0 ? (int64_t)asked : -(int64_t)asked,
+                          blocks > 0 ? (int64_t)overhead : -(int64_t)overhead);
     if (blocks > 0) {
         count.live_blocks++;
         count.live_bytes += asked;

@@ -1,5 +1,6 @@
 /* mymalloc_trace.c -- the command line of mymalloc-trace, the reader of the
  * files that MYMALLOC_OPTIONS=trace=PATH writes (issue 6). */
+#include "profile_tool.h"
 #include "trace_tool.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@ static const char usage[] =
     "usage: " PROG " summary [--pid PID] [--top N] TRACE\n"
     "       " PROG " plot [--pid PID] TRACE OUT.svg\n"
     "       " PROG " replay [--pid PID] TRACE\n"
+    "       " PROG " profile [--top N] [--folded | --html=OUT.html] PROFILE\n"
     "       " PROG " -h | --help | --version\n";
 
 static const char help[] =
@@ -41,10 +43,19 @@ static const char help[] =
     "           are skipped; a realloc of such a block is replayed as a malloc,\n"
     "           realloc(p, 0) as free(p); memalign as aligned_alloc when the size\n"
     "           is a multiple of the alignment, else posix_memalign.\n"
+    "  profile  reads the file that MYMALLOC_OPTIONS=profile=PATH writes (or one of\n"
+    "           valgrind's massif): the sites that hold the heap at its peak, most\n"
+    "           first, each with its stack, innermost frame first (--top of them,\n"
+    "           default 10). --folded prints the peak's stacks instead, one a line,\n"
+    "           outermost frame first with its bytes (\"main;parse;xmalloc 4096\"),\n"
+    "           for flamegraph.pl, speedscope or inferno. --html=OUT.html writes one\n"
+    "           page, which needs nothing from the network: the heap over time,\n"
+    "           stacked by the top sites, a flame graph of the peak (a click zooms)\n"
+    "           and the table of the sites.\n"
     "\n"
     "options:\n"
     "  --pid PID   only the process PID\n"
-    "  --top N     summary: how many sizes to list (default 10)\n"
+    "  --top N     summary: how many sizes to list; profile: how many sites (10)\n"
     "  -h, --help  this help\n"
     "  --version   the version (the library's: MYMALLOC_VERSION)\n"
     "\n"
@@ -73,8 +84,52 @@ static bool number(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
+/* mymalloc-trace profile [--top N] [--folded | --html=OUT] FILE */
+static int profile_command(int argc, char **argv)
+{
+    const char *file = NULL, *html = NULL;
+    unsigned long top = 10;
+    bool folded = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--folded")) {
+            folded = true;
+        } else if (!strncmp(a, "--html=", 7) && a[7]) {
+            html = a + 7;
+        } else if (!strcmp(a, "--top") || !strncmp(a, "--top=", 6)) {
+            const char *v = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v)
+                return bad_usage("%s needs a value", a);
+            if (!number(v, 1000000, &top) || !top)
+                return bad_usage("bad number for --top: '%s'", v);
+        } else if (a[0] == '-' && a[1]) {
+            return bad_usage("unknown option '%s' for profile", a);
+        } else if (!file) {
+            file = a;
+        } else {
+            return bad_usage("too many arguments, from '%s' on", a);
+        }
+    }
+    if (!file)
+        return bad_usage("%s", "profile takes one argument: the profile file");
+    if (folded && html)
+        return bad_usage("%s", "--folded and --html: one or the other");
+    struct profile p;
+    if (profile_load(file, &p))
+        return 1;
+    int rc = folded ? profile_folded(&p) : html ? profile_html(&p, html, top) : profile_table(&p, top);
+    profile_free(&p);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": error writing the output: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "profile"))
+        return profile_command(argc - 2, argv + 2);
     const char *cmd = NULL, *args[2] = { 0 }, *pid_arg = NULL, *top_arg = NULL;
     unsigned long pid = 0, top = 10;
     int nargs = 0;

@@ -276,7 +276,7 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap)
+size_t mm_symbolize_as(uintptr_t pc, char *buf, size_t cap, bool full_path)
 {
     int e = errno;
     struct module m;
@@ -298,12 +298,17 @@ size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap)
             while (at < len && name[at] != '@')
                 at++;
             n = mm_fmt(buf, cap, "%.*s+0x%lx (%s+0x%lx)", (int)at, name, (unsigned long)(off - s->st_value),
-                       base_name(m.path), (unsigned long)off);
+                       full_path ? m.path : base_name(m.path), (unsigned long)off);
         } else {
-            n = mm_fmt(buf, cap, "(%s+0x%lx)", base_name(m.path), (unsigned long)off);
+            n = mm_fmt(buf, cap, "(%s+0x%lx)", full_path ? m.path : base_name(m.path), (unsigned long)off);
         }
         unmap_file(&temp);
     }
     errno = e;
     return n;
+}
+
+size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap)
+{
+    return mm_symbolize_as(pc, buf, cap, mm_opt.module_paths);
 }

@@ -71,7 +71,7 @@ enum {
 /* The rules already decoded, by code address: a reader that finds both
  * the key and the rule's copy of its low bits matching has a whole rule.
  * Rules of code that is later unloaded stay until overwritten. */
-#define MM_NRULES 2048u
+#define MM_NRULES 16384u
 struct mm_rule_entry { uintptr_t key; uint64_t val; };   /* __atomic builtins */
 extern struct mm_rule_entry mm_rules[MM_NRULES];
 static inline size_t mm_rule_slot(uintptr_t addr) { return (addr ^ addr >> 11 ^ addr >> 22) & (MM_NRULES - 1); }
@@ -105,6 +105,9 @@ static inline bool mm_rule_rbp_lost(uint64_t v) { return v >> 44 & 1; }
  * when no function symbol covers it, "(unknown)" when pc is in no loaded
  * module. Always NUL-terminates; returns the length. */
 size_t mm_symbolize(uintptr_t pc, char *buf, size_t cap);
+/* The same, the module named by its full path when full_path is set
+ * (mm_symbolize: when the option module_paths is). */
+size_t mm_symbolize_as(uintptr_t pc, char *buf, size_t cap, bool full_path);
 /* The path of the loaded module that holds address pc (the program's own
  * file for the program), and *offset = pc minus its load bias; NULL when
  * pc is in none. The string lives as long as the module is loaded. (The

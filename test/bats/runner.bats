@@ -482,6 +482,28 @@ CC
     [[ $stderr == *"#0 plug_leak+0x"*" (libplug.so+0x"*") at $T/plug.c:3"* ]]
 }
 
+@test "a library loaded from where a wrapper script says gets the lines of that file, not of one the system has" {
+    # the same library name twice: the one the wrapper's program loads, and
+    # another that the loader's cache (a stand-in ldconfig) would give
+    mkdir "$T/lib" "$T/other" "$T/bin"
+    printf '#include <stdlib.h>\nvoid *volatile plug_kept;\nvoid plug_leak(void) { plug_kept = malloc(77); plug_kept = 0; }\n' >"$T/plug.c"
+    printf '#include <stdlib.h>\n\n\n\nvoid *volatile plug_kept;\nvoid plug_leak(void) { plug_kept = malloc(77); plug_kept = 0; }\n' >"$T/other.c"
+    cc -g -O0 -shared -fPIC -o "$T/lib/libplug.so" "$T/plug.c"
+    cc -g -O0 -shared -fPIC -o "$T/other/libplug.so" "$T/other.c"
+    printf '#include <dlfcn.h>\nint main(int c, char **v) { void *h = dlopen(v[1], RTLD_NOW); if (!h) return 9; ((void (*)(void))dlsym(h, "plug_leak"))(); return 0; }\n' >"$T/host.c"
+    cc -g -o "$T/host" "$T/host.c"
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s libplug.so\n' "$T/lib" "$T/host" >"$T/wrapper"
+    chmod +x "$T/wrapper"
+    printf '#!/bin/sh\nprintf "\\tlibplug.so (libc6,x86-64) => %s\\n"\n' "$T/other/libplug.so" >"$T/bin/ldconfig"
+    chmod +x "$T/bin/ldconfig"
+    PATH="$T/bin:$PATH" run --separate-stderr "$M" --leaks "$T/wrapper"
+    [ "$status" -eq 23 ]
+    [[ $stderr == *"#0 plug_leak+0x"*" (libplug.so+0x"*") at $T/plug.c:3"* ]]
+    [[ $stderr != *"other.c"* ]]
+    # and the program's own frames, though ldd of a script lists nothing
+    [[ $stderr == *"#1 main+0x"*" (host+0x"*") at $T/host.c:2"* ]]
+}
+
 # ---- paths and options
 
 @test "relative paths in --log, --heapmap, --trace and --options are taken from where mymalloc started" {

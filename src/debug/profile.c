@@ -1,0 +1,487 @@
+/* profile.c -- profile=FILE: which call stacks hold the heap, over time and
+ * at its peak, written in the format of valgrind's massif (ms_print and
+ * massif-visualizer read it; mymalloc-trace profile prints it).
+ *
+ * The stacks that allocated the live blocks form a tree, as massif's does:
+ * the root is the heap, its children the places that called malloc (the
+ * stacks' first frames), each node's children its callers. A malloc or a
+ * free changes only its site's tally (sites.c keeps it beside the stack,
+ * where the call has just been): the tree is made and added up when a
+ * snapshot is taken, in one pass over the sites and one over the nodes (a
+ * child is always made after its parent), and only the nodes worth
+ * showing are read.
+ *
+ * The peak is exact, at no cost per call: whenever the heap grows past its
+ * peak, the epoch moves on, and every site is then, implicitly, at its
+ * peak value. A site keeps the value it had at the latest peak the first
+ * time it changes after it (its epoch tells whether it has), so the tree
+ * at the peak can be made at any time.
+ *
+ * Snapshots are taken as massif takes them: time is the bytes allocated
+ * and freed so far (massif's "B"), one snapshot every `interval` of it, at
+ * most MAX_SNAPS; when they are all used, every other one goes and the
+ * interval doubles. Each holds its tree, cut as massif cuts it: a node
+ * below 1% of the heap at that time is counted with its siblings below
+ * it, in one line. The file is written at exit (with the peak and the
+ * state at exit) and on SIGUSR2 with profile_signal=1.
+ *
+ * Everything here runs with the lock held; nothing allocates (the tree
+ * and the snapshots live in mappings of their own). */
+#include "debug.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the tree ---- */
+
+struct node {
+    uintptr_t pc;                  /* the frame (0: the root) */
+    uint32_t parent, child, sibling;   /* indexes; 0: none (0 is the root) */
+};
+
+static struct node *nodes;
+static size_t nnodes, nodes_cap;
+
+static struct mm_site_tally no_site;   /* blocks without a stack */
+static int64_t heap, extra, peak, peak_extra;
+static uint64_t now, peak_time;    /* time: bytes allocated and freed */
+static uint32_t epoch;
+
+static bool ready(void)
+{
+    if (nnodes)
+        return true;
+    if (!mm_os_room_own((void **)&nodes, &nodes_cap, 1, sizeof *nodes))
+        return false;
+    nodes[0] = (struct node){ 0 };
+    nnodes = 1;
+    return true;
+}
+
+/* The child of node i for frame pc, made if it is not there; 0 without
+ * memory. */
+static uint32_t child(uint32_t i, uintptr_t pc)
+{
+    for (uint32_t c = nodes[i].child; c; c = nodes[c].sibling)
+        if (nodes[c].pc == pc)
+            return c;
+    if (nnodes >= UINT32_MAX || !mm_os_room_own((void **)&nodes, &nodes_cap, nnodes + 1, sizeof *nodes))
+        return 0;
+    uint32_t c = (uint32_t)nnodes++;
+    nodes[c] = (struct node){ .pc = pc, .parent = i, .sibling = nodes[i].child };
+    nodes[i].child = c;
+    return c;
+}
+
+/* The node of a site's whole stack, made the first time (the root when
+ * there is no memory: the bytes are then still in the heap's total). */
+static uint32_t leaf_of(uint32_t site, struct mm_site_tally *t)
+{
+    if (t->leaf)
+        return t->leaf;
+    const uintptr_t *pcs;
+    int depth = mm_site_frames(site, &pcs);
+    uint32_t n = 0;
+    for (int k = 0; k < depth; k++) {
+        uint32_t c = child(n, pcs[k]);
+        if (!c)
+            return n;
+        n = c;
+    }
+    return t->leaf = n;
+}
+
+static int64_t at_peak(const struct mm_site_tally *t)
+{
+    return t->seen == epoch ? t->at_peak : t->bytes;
+}
+
+/* ---- the snapshots ---- */
+
+#define MAX_SNAPS 100
+#define THRESHOLD 100              /* a node is shown at 1/THRESHOLD of the heap or more */
+
+struct tnode {                     /* a node of a snapshot's cut tree, in preorder */
+    uintptr_t pc;                  /* 0 with places: the places below the threshold */
+    int64_t bytes;
+    uint32_t children, places;
+};
+
+struct snap {
+    uint64_t time;
+    int64_t heap, extra;
+    size_t first, count;           /* its tree in tnodes */
+    bool peak;
+};
+
+static struct snap snaps[MAX_SNAPS];
+static size_t nsnaps;
+static struct tnode *tnodes;
+static size_t ntnodes, tnodes_cap;
+static uint64_t interval = 4096, next_snap;
+static uint32_t *scratch;          /* children being sorted, a stack of lists */
+static size_t scratch_cap;
+static int64_t *sum;               /* each node's bytes with those under it */
+static size_t sum_cap;
+
+/* Every node's total, now or at the peak: the sites' bytes at their
+ * leaves, then added up from the newest node back (children come after
+ * their parents). */
+static bool add_up(bool peak_values)
+{
+    for (uint32_t id = mm_site_next(0); id; id = mm_site_next(id)) {
+        struct mm_site_tally *t = mm_site_tally(id);
+        if (t->bytes || at_peak(t))
+            leaf_of(id, t);      /* (nodes made now are counted below) */
+    }
+    if (!mm_os_room_own((void **)&sum, &sum_cap, nnodes, sizeof *sum))
+        return false;
+    memset(sum, 0, nnodes * sizeof *sum);
+    sum[0] = peak_values ? at_peak(&no_site) : no_site.bytes;
+    for (uint32_t id = mm_site_next(0); id; id = mm_site_next(id)) {
+        struct mm_site_tally *t = mm_site_tally(id);
+        int64_t v = peak_values ? at_peak(t) : t->bytes;
+        if (v)
+            sum[t->leaf] += v;
+    }
+    for (size_t i = nnodes; i-- > 1;)
+        sum[nodes[i].parent] += sum[i];
+    return true;
+}
+
+/* Appends node i's cut tree (i itself already appended at index at), by
+ * the totals in sum. `top` is where the scratch stack is free. False
+ * without memory. */
+static bool cut(uint32_t i, size_t at, int64_t floor, size_t top)
+{
+    size_t n = 0;
+    for (uint32_t c = nodes[i].child; c; c = nodes[c].sibling)
+        n++;
+    if (!mm_os_room_own((void **)&scratch, &scratch_cap, top + n, sizeof *scratch))
+        return false;
+    uint32_t *kids = scratch + top;
+    size_t k = 0;
+    int64_t below = 0;
+    uint32_t places = 0;
+    for (uint32_t c = nodes[i].child; c; c = nodes[c].sibling) {
+        int64_t v = sum[c];
+        if (v <= 0)
+            continue;
+        if (v >= floor) {
+            kids[k++] = c;
+        } else {
+            below += v;
+            places++;
+        }
+    }
+    for (size_t a = 1; a < k; a++)            /* by bytes, largest first */
+        for (size_t b = a; b > 0 && sum[kids[b]] > sum[kids[b - 1]]; b--) {
+            uint32_t t = kids[b];
+            kids[b] = kids[b - 1];
+            kids[b - 1] = t;
+        }
+    tnodes[at].children = (uint32_t)k + (places > 0);
+    for (size_t a = 0; a < k; a++) {
+        if (!mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
+            return false;
+        size_t me = ntnodes++;
+        tnodes[me] = (struct tnode){ nodes[kids[a]].pc, sum[kids[a]], 0, 0 };
+        if (!cut(kids[a], me, floor, top + k))
+            return false;
+    }
+    if (places) {
+        if (!mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
+            return false;
+        tnodes[ntnodes++] = (struct tnode){ 0, below, 0, places };
+    }
+    return true;
+}
+
+/* The tree now (or at the peak) into s. */
+static bool take(struct snap *s, bool peak_values)
+{
+    s->peak = peak_values;
+    s->time = peak_values ? peak_time : now;
+    s->heap = peak_values ? peak : heap;
+    s->extra = peak_values ? peak_extra : extra;
+    s->first = ntnodes;
+    s->count = 0;
+    if (s->heap <= 0 || !ready())
+        return true;
+    if (!add_up(peak_values) || !mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
+        return false;
+    tnodes[ntnodes++] = (struct tnode){ 0, s->heap, 0, 0 };
+    int64_t floor = s->heap / THRESHOLD ? s->heap / THRESHOLD : 1;
+    bool ok = cut(0, s->first, floor, 0);
+    s->count = ntnodes - s->first;
+    return ok;
+}
+
+/* Every other snapshot goes (the first stays), their trees packed. */
+static void thin(void)
+{
+    size_t kept = 0, at = 0;
+    for (size_t i = 0; i < nsnaps; i += 2) {
+        struct snap s = snaps[i];
+        memmove(tnodes + at, tnodes + s.first, s.count * sizeof *tnodes);
+        s.first = at;
+        at += s.count;
+        snaps[kept++] = s;
+    }
+    nsnaps = kept;
+    ntnodes = at;
+    interval *= 2;
+}
+
+static void maybe_snapshot(void)
+{
+    if (now < next_snap)
+        return;
+    if (nsnaps == MAX_SNAPS)
+        thin();
+    size_t mark = ntnodes;
+    if (take(&snaps[nsnaps], false))
+        nsnaps++;
+    else
+        ntnodes = mark;          /* no memory: this one is skipped */
+    next_snap = now + interval;
+}
+
+void mm_profile_charge(uint32_t site, int64_t bytes, int64_t overhead)
+{
+    struct mm_site_tally *t = mm_site_tally(site);
+    if (!t)
+        t = &no_site;
+    if (t->seen != epoch) {
+        t->at_peak = t->bytes;
+        t->seen = epoch;
+    }
+    t->bytes += bytes;
+    heap += bytes;
+    extra += overhead;
+    now += (uint64_t)(bytes < 0 ? -bytes : bytes);
+    if (heap > peak) {
+        peak = heap;
+        peak_extra = extra;
+        peak_time = now;
+        epoch++;                 /* every site is at its peak value now */
+    }
+    maybe_snapshot();
+}
+
+/* ---- the file ---- */
+
+static int out_fd;
+static char out[1 << 16];
+static size_t used;
+
+static void flush(void)
+{
+    for (size_t done = 0; done < used;) {
+        ssize_t w = write(out_fd, out + done, used - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    used = 0;
+}
+
+static void MM_PRINTF(1, 2) emit(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = mm_vfmt(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= sizeof line)
+        n = sizeof line - 1;
+    if (used + n > sizeof out)
+        flush();
+    memcpy(out + used, line, n);
+    used += n;
+}
+
+/* The command line, its arguments joined by spaces. */
+static void emit_cmd(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0) {
+        emit("cmd: (unknown)\n");
+        return;
+    }
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0' || buf[i] == '\n')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    emit("cmd: %s\n", buf);
+}
+
+/* Frames' names, each found once a file: the same frame is in most
+ * snapshots. An open-addressing table of pc -> its name in `text`. */
+struct named { uintptr_t pc; size_t at; };
+static struct named *named;
+static size_t named_cap, nnamed;
+static char *text;
+static size_t text_cap, text_used;
+
+static void names_forget(void)
+{
+    if (named)
+        memset(named, 0, named_cap * sizeof *named);
+    nnamed = text_used = 0;
+}
+
+static bool names_grow(void)
+{
+    size_t cap = named_cap ? named_cap * 2 : 4096;
+    struct named *t = mm_os_map_own(cap * sizeof *t);
+    if (!t)
+        return false;
+    for (size_t i = 0; i < named_cap; i++)
+        if (named[i].pc) {
+            size_t j = (named[i].pc >> 4) & (cap - 1);
+            while (t[j].pc)
+                j = (j + 1) & (cap - 1);
+            t[j] = named[i];
+        }
+    if (named)
+        mm_os_unmap_own(named, named_cap * sizeof *named);
+    named = t;
+    named_cap = cap;
+    return true;
+}
+
+/* pc's frame, "fn+0x1c (/path/module+0x11c9)", into buf. */
+static void name_of(uintptr_t pc, char *buf, size_t cap)
+{
+    if ((nnamed + 1) * 2 > named_cap && !names_grow()) {
+        mm_symbolize_as(pc, buf, cap, true);
+        return;
+    }
+    size_t j = (pc >> 4) & (named_cap - 1);
+    for (; named[j].pc; j = (j + 1) & (named_cap - 1))
+        if (named[j].pc == pc) {
+            mm_fmt(buf, cap, "%s", text + named[j].at);
+            return;
+        }
+    size_t n = mm_symbolize_as(pc, buf, cap, true);   /* as massif: "(in /path)" */
+    if (n >= cap)
+        n = cap - 1;
+    if (mm_os_room_own((void **)&text, &text_cap, text_used + n + 1, 1)) {
+        memcpy(text + text_used, buf, n + 1);
+        named[j] = (struct named){ pc, text_used };
+        text_used += n + 1;
+        nnamed++;
+    }
+}
+
+static void emit_indent(int d)
+{
+    char sp[64];
+    if (d > (int)sizeof sp - 1)
+        d = (int)sizeof sp - 1;
+    memset(sp, ' ', (size_t)d);
+    sp[d] = '\0';
+    emit("%s", sp);
+}
+
+/* Passes over the cut tree at index i; returns the index past it. */
+static size_t skip_tree(size_t i)
+{
+    uint32_t k = tnodes[i++].children;
+    while (k--)
+        i = skip_tree(i);
+    return i;
+}
+
+/* Writes the cut tree at index i at depth d; returns the index past it. */
+static size_t emit_tree(size_t i, int d)
+{
+    const struct tnode *t = &tnodes[i++];
+    emit_indent(d);
+    if (d == 0) {
+        emit("n%u: %lld (heap allocation functions) malloc/new/new[], --alloc-fns, etc.\n", t->children,
+             (long long)t->bytes);
+    } else if (!t->pc) {
+        emit("n0: %lld in %u place%s, all below massif's threshold (1.00%%)\n", (long long)t->bytes,
+             t->places, t->places == 1 ? "" : "s");
+        return i;
+    } else {
+        char name[576];
+        name_of(t->pc, name, sizeof name);
+        /* below main, the C library's start code: not shown, as in the reports */
+        if (!strncmp(name, "main+", 5)) {
+            emit("n0: %lld 0x%lx: %s\n", (long long)t->bytes, (unsigned long)t->pc - 1, name);
+            for (uint32_t k = 0; k < t->children; k++)
+                i = skip_tree(i);
+            return i;
+        }
+        emit("n%u: %lld 0x%lx: %s\n", t->children, (long long)t->bytes, (unsigned long)t->pc - 1, name);
+    }
+    for (uint32_t k = 0; k < t->children; k++)
+        i = emit_tree(i, d + 1);
+    return i;
+}
+
+static void emit_snap(size_t number, const struct snap *s)
+{
+    emit("#-----------\nsnapshot=%zu\n#-----------\n", number);
+    emit("time=%llu\nmem_heap_B=%lld\nmem_heap_extra_B=%lld\nmem_stacks_B=0\n", (unsigned long long)s->time,
+         (long long)s->heap, (long long)(s->extra > 0 ? s->extra : 0));
+    if (!s->count) {
+        emit("heap_tree=empty\n");
+        return;
+    }
+    emit("heap_tree=%s\n", s->peak ? "peak" : "detailed");
+    emit_tree(s->first, 0);
+}
+
+void mm_profile_write(void)
+{
+    if (!mm_opt.profile[0])
+        return;
+    size_t mark = ntnodes, n = nsnaps;
+    struct snap at_peak_s, at_end;
+    bool have_peak = peak > 0 && take(&at_peak_s, true);
+    bool have_end = take(&at_end, false);
+    out_fd = mm_path_open(mm_opt.profile, O_TRUNC);
+    if (out_fd < 0) {
+        mm_print("mymalloc: profile: cannot write %s\n", mm_opt.profile);
+        ntnodes = mark;
+        return;
+    }
+    used = 0;
+    names_forget();
+    emit("desc: mymalloc profile=%s\n", mm_opt.profile);
+    emit_cmd();
+    emit("time_unit: B\n");
+    size_t number = 0;
+    struct snap zero = { 0 };
+    emit_snap(number++, &zero);
+    bool peak_done = !have_peak;
+    for (size_t i = 0; i < n; i++) {
+        if (!peak_done && at_peak_s.time <= snaps[i].time) {
+            emit_snap(number++, &at_peak_s);
+            peak_done = true;
+            if (snaps[i].time == at_peak_s.time)
+                continue;        /* the same moment: once, as the peak */
+        }
+        if (snaps[i].heap > 0 || snaps[i].time > 0)
+            emit_snap(number++, &snaps[i]);
+    }
+    if (!peak_done)
+        emit_snap(number++, &at_peak_s);
+    if (have_end)
+        emit_snap(number++, &at_end);
+    flush();
+    close(out_fd);
+    ntnodes = mark;              /* the peak's and the end's trees were for this file only */
+}
