@@ -109,6 +109,21 @@ setup() {
     [ "$(cat "$ROOT"/scripts/pictures/* | cksum)" = "$before" ]
 }
 
+@test "scripts/compare-leaks, compare-errors and compare-profile: --help and --version run nothing; an unknown option is refused" {
+    for s in compare-leaks compare-errors compare-profile; do
+        MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/$s" --help
+        [ "$status" -eq 0 ]
+        [[ ${lines[0]} == "$s -- "* ]]
+        MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/$s" --version
+        [ "$status" -eq 0 ]
+        [ "$output" = "$s $version" ]
+        MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/$s" --bogus
+        [ "$status" -eq 2 ]
+        [ "$output" = "$s: unknown option '--bogus' (see --help)" ]
+        [ ! -e "$T/none" ]
+    done
+}
+
 @test "mymalloc-trace --help, --version, and an unknown option" {
     run "$BUILD/mymalloc-trace" --help
     [ "$status" -eq 0 ]
