@@ -39,6 +39,7 @@ static void reset_child(void)
     mm_log_after_fork();
 #ifndef MM_NO_TOOLKIT
     mm_trace_after_fork();
+    mm_sample_after_fork();
 #endif
 }
 
@@ -144,7 +145,7 @@ __attribute__((constructor)) static void start(void)
         mm_heap_use_options();
 #ifndef MM_NO_TOOLKIT
         toolkit = mm_debug_start();
-        if (mm_debug_records) {
+        if (mm_debug_records || mm_opt.profile_sample) {
             mm_cache_fast_off = true;
             mm_tc = NULL;        /* a cache made before: no fast path from now on */
         }

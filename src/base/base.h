@@ -207,6 +207,10 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
       "At exit, write the heap by call stack over time and at its peak to this file, in "      \
       "massif's format (%p: the process id)")                                                   \
     X(profile_signal, BOOL, 0, 0, 1, 0, 1, "Also write the profile on each SIGUSR2")           \
+    X(profile_sample, SIZE, 0, 0, SIZE_MAX / 2, 0, 1,                                           \
+      "With profile: one allocation in every this many bytes on average is sampled and "       \
+      "counted with its weight (0: every allocation, exactly)")                               \
+    X(profile_seed, NUM, 0, 0, UINT32_MAX, 0, 1, "The seed of profile_sample's draws (0: a random one)") \
     X(log, PATH, 0, 0, 0, 0, 0, "Where reports and warnings go instead of stderr")             \
     X(module_paths, BOOL, 0, 0, 1, 0, 0,                                                        \
       "Frames in reports name their module by its full path, not its file name (for tools "     \

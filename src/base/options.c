@@ -226,6 +226,7 @@ static bool start_only(const struct option *o)
         offsetof(struct mm_options, check), offsetof(struct mm_options, trace),
         offsetof(struct mm_options, heapmap), offsetof(struct mm_options, heapmap_signal),
         offsetof(struct mm_options, profile), offsetof(struct mm_options, profile_signal),
+        offsetof(struct mm_options, profile_sample),
         offsetof(struct mm_options, guard), offsetof(struct mm_options, guard_side),
         offsetof(struct mm_options, log),
     };

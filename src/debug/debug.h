@@ -217,6 +217,26 @@ void mm_trace_after_fork(void);
  * its peak, in massif's format. Lock held. */
 void mm_profile_charge(uint32_t site, int64_t bytes, int64_t overhead);
 void mm_profile_write(void);
+/* Every allocation charged exactly (profile on, profile_sample 0). */
+static inline bool mm_profile_exact(void) { return mm_opt.profile[0] && !mm_opt.profile_sample; }
+
+/* ---- sample.c: profile_sample=BYTES. The thread caches' fast paths are
+ * off (the exports' inline path never sees a cache), so every allocation
+ * and free comes to the toolkit's paths, which count the bytes down here
+ * and use the cache without the lock as the exports would: the quiet
+ * allocator's own path pays nothing for the option. */
+/* n bytes about to be allocated: whether they are to be sampled (this
+ * thread's count of bytes passed zero; the next count is drawn). */
+bool mm_sample_due(size_t n);
+/* The block p of n bytes, sampled: charged to its stack with its weight.
+ * Lock not held. */
+void mm_sample_note(void *p, size_t n);
+/* p may be a sampled block (one load, no lock: true for some others). */
+bool mm_sample_maybe(const void *p);
+/* p's sample forgotten, its weight taken off the profile; its size asked
+ * for, or 0 when p was not sampled. Lock not held. */
+size_t mm_sample_forget(const void *p);
+void mm_sample_after_fork(void);
 
 /* ---- heapmap.c: heapmap=PATH. */
 void mm_heapmap_write(void);      /* lock held */

@@ -27,10 +27,12 @@ bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_started;
 bool mm_debug_start(void)
 {
     mm_debug_started = true;
-    mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || mm_opt.profile[0];
-    mm_debug = mm_debug_records || mm_opt.guard;
+    if (mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || !mm_opt.profile[0])
+        mm_opt.profile_sample = 0;   /* every block has a record anyway: the profile is exact */
+    mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || mm_profile_exact();
+    mm_debug = mm_debug_records || mm_opt.guard || mm_opt.profile[0];
     mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0] &&
-                     !mm_opt.profile[0];
+                     !mm_profile_exact();
     return mm_debug;
 }
 
@@ -39,8 +41,8 @@ static const char *const names[MM_NCALLS] = { "malloc", "calloc", "realloc", "me
 
 static int capture(uintptr_t *pcs)
 {
-    return mm_opt.leaks || mm_opt.check || mm_opt.profile[0] ? mm_stack_capture(pcs, (int)mm_opt.stack_depth)
-                                                             : 0;
+    return mm_opt.leaks || mm_opt.check || mm_profile_exact() ? mm_stack_capture(pcs, (int)mm_opt.stack_depth)
+                                                              : 0;
 }
 
 /* Every check_every calls with check=2, the whole heap: quietly, and
@@ -140,9 +142,13 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
 void *mm_debug_alloc(size_t n, size_t align, int call, int family)
 {
     if (!mm_debug_records) {     /* guard alone: the sampled blocks were guarded already */
-        if (call == MM_CALL_CALLOC)
-            return mm_calloc(n);
-        return align > MM_ALIGN ? mm_alloc_plain(n, align, "memalign") : mm_malloc_slow(n);
+        bool sampled = mm_opt.profile_sample && mm_sample_due(n);
+        void *p = call == MM_CALL_CALLOC ? mm_calloc(n)
+                  : align > MM_ALIGN     ? mm_alloc_plain(n, align, "memalign")
+                                         : mm_malloc_slow(n);
+        if (sampled && p)
+            mm_sample_note(p, n);
+        return p;
     }
     return alloc(n, align, call, family, NULL);
 }
@@ -233,6 +239,8 @@ void mm_debug_free(void *p, int family, size_t sized)
 {
     if (!p)
         return;
+    if (mm_opt.profile_sample && MM_UNLIKELY(mm_sample_maybe(p)))
+        mm_sample_forget(p);     /* then freed as any block is */
     if (guarded(p)) {
         guard_free(p, family, sized);
         return;
@@ -298,8 +306,26 @@ static void reserve_release(void *p) { mm_reserve_free(p, "realloc"); }
  * the record moves to the new end; otherwise it moves the block (with
  * check=1, a stale pointer to the old block is then a use after free that
  * can be seen). */
+/* profile_sample without records: realloc is a free of the old block and
+ * an allocation of n bytes, for the profile (as tcmalloc counts it); the
+ * block itself is resized as when quiet. */
+static void *sample_realloc(void *p, size_t n)
+{
+    bool due = mm_sample_due(n);
+    void *q = mm_realloc(p, n);
+    if (!q)
+        return NULL;                 /* the old block stays, and its sample */
+    if (mm_sample_maybe(p))
+        mm_sample_forget(p);
+    if (due)
+        mm_sample_note(q, n);
+    return q;
+}
+
 void *mm_debug_realloc(void *p, size_t n)
 {
+    if (!p && !mm_debug_records)
+        return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC, MM_FAMILY_MALLOC);
     if (!p)
         return alloc(n, MM_ALIGN, MM_CALL_MALLOC, MM_FAMILY_MALLOC, NULL);
     if (n == 0) {                /* glibc: free, and return NULL */
@@ -308,6 +334,8 @@ void *mm_debug_realloc(void *p, size_t n)
     }
     if (mm_reserve_owns(p))
         return mm_move(p, mm_reserve_usable(p), n, realloc_alloc, reserve_release);
+    if (mm_opt.profile_sample && !mm_debug_records && !guarded(p))
+        return sample_realloc(p, n);
     if (guarded(p)) {
         size_t old = mm_debug_usable(p);
         void *q = mm_debug_records ? alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, p) : mm_malloc(n);

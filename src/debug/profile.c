@@ -460,7 +460,11 @@ void mm_profile_write(void)
     }
     used = 0;
     names_forget();
-    emit("desc: mymalloc profile=%s\n", mm_opt.profile);
+    if (mm_opt.profile_sample)
+        emit("desc: mymalloc profile=%s, sampled: one allocation in every %zu bytes on average, each "
+             "counted with its weight\n", mm_opt.profile, mm_opt.profile_sample);
+    else
+        emit("desc: mymalloc profile=%s\n", mm_opt.profile);
     emit_cmd();
     emit("time_unit: B\n");
     size_t number = 0;

@@ -40,7 +40,7 @@ void mm_count_free(size_t asked)
 
 void mm_count_live(uint32_t site, size_t asked, size_t overhead, int blocks)
 {
-    if (mm_opt.profile[0])
+    if (mm_profile_exact())
         mm_profile_charge(site, blocks > 0 ? (int64_t)asked : -(int64_t)asked,
                           blocks > 0 ? (int64_t)overhead : -(int64_t)overhead);
     if (blocks > 0) {

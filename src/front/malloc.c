@@ -63,9 +63,10 @@ __attribute__((noinline)) void *mm_malloc_slow(size_t n)
 {
     if (MM_UNLIKELY(!mm_fits(n, MM_ALIGN, 0)))
         return mm_enomem();
-    /* Blocks of 2 to 32 KiB: this thread's cache first, without the lock. */
+    /* Blocks of 2 to 32 KiB, and with the fast paths off every cached
+     * size: this thread's cache first, without the lock. */
     size_t nb = mm_request_size(n);
-    if (nb > MM_TC_SMALL && nb <= MM_TC_MAX) {
+    if (nb > (mm_cache_fast_off ? 0 : MM_TC_SMALL) && nb <= MM_TC_MAX) {
         mm_chunk *c = mm_cache_take(mm_tc_round(nb), false);
         if (c)
             return mm_mem(c);

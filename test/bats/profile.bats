@@ -164,3 +164,65 @@ peak_sites() { TRACE_TOOL profile --folded "$1" | sort; }
         rm -f "$T"/p.*
     done
 }
+
+# "outermost;...;innermost bytes" of the site whose stack ends in $2, in
+# profile $1 (0 when none)
+site_bytes() { peak_sites "$1" | awk -v f="$2" '{ n = split($1, a, ";"); if (a[n] == f) print $2 }' | grep . || echo 0; }
+# $1 within [$2 - $3%, $2 + $3%]
+near() { awk -v v="$1" -v t="$2" -v p="$3" 'BEGIN { exit !(v >= t * (1 - p / 100) && v <= t * (1 + p / 100)) }'; }
+
+@test "profile_sample: one allocation in so many bytes, each weighed, estimates every site without bias" {
+    # 20,000,000 bytes in 1,000-byte blocks and 5,000,000 in 100-byte
+    # blocks, live at the peak: at one sample in 64 KiB on average, some
+    # 300 and 76 samples, whose counts vary by 6% and 12% (one standard
+    # deviation); the bounds are five of them
+    for opts in "profile_seed=1" "profile_seed=7" ""; do
+        run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="profile=$T/p:profile_sample=64K${opts:+:$opts}" \
+            "$BUILD/programs/peak_sites" many
+        [ "$status" -eq 0 ]
+        [ -z "$stderr" ]
+        grep -q '^desc: .*, sampled: one allocation in every 65536 bytes on average' "$T/p"
+        small=$(site_bytes "$T/p" many_small)
+        tiny=$(site_bytes "$T/p" many_tiny)
+        near "$small" 20000000 29 || { echo "many_small: $small"; false; }
+        near "$tiny" 5000000 58 || { echo "many_tiny: $tiny"; false; }
+        # a block far larger than the mean gap is all but sure to be sampled
+        # (missed with a chance of e^-4.6, 1%: so only with these seeds),
+        # with a weight of its size over that chance
+        if [[ -n $opts ]]; then
+            table=$(site_bytes "$T/p" make_table)
+            near "$table" 303000 1 || { echo "make_table: $table"; false; }
+        fi
+        peak=$(grep -B5 '^heap_tree=peak$' "$T/p" | sed -n 's/^mem_heap_B=//p')
+        near "$peak" 25520000 25 || { echo "peak: $peak"; false; }
+    done
+}
+
+@test "profile_sample: a sampled block freed or grown by realloc leaves its site's count, and the quiet paths stay quiet" {
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="profile=$T/p:profile_sample=4K:profile_seed=3" \
+        "$BUILD/programs/peak_sites"
+    [ "$status" -eq 0 ]
+    [ "$output" = "done 103 97 150" ]
+    # the state at exit (the last snapshot): make_table was freed
+    last=$(awk '/^snapshot=/ { s = "" } { s = s $0 "\n" } END { printf "%s", s }' "$T/p")
+    [[ $last == *make_after* ]]
+    [[ $last != *make_table* ]]
+    # with leaks=1 (a record on every block anyway) the profile is exact
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="profile=$T/q:profile_sample=4K:leaks=1:leak_exitcode=0:log=$T/log" \
+        "$BUILD/programs/peak_sites"
+    [ "$status" -eq 0 ]
+    ! grep -q 'sampled' "$T/q"
+    [ "$(site_bytes "$T/q" make_strings)" = "100000" ]
+}
+
+@test "scripts/mymalloc --profile-sample=SIZE samples, and asks for a profile when none was" {
+    run "$ROOT/scripts/mymalloc" --profile-sample=4K "$BUILD/programs/peak_sites"
+    [ "$status" -eq 0 ]
+    [ "$output" = "done 103 97 150" ]
+    run compgen -G "$T/mymalloc-profile.*"
+    [ "${#lines[@]}" -eq 1 ]
+    grep -q '^desc: .*, sampled: one allocation in every 4096 bytes on average' "${lines[0]}"
+    run "$ROOT/scripts/mymalloc" --profile-sample=lots true
+    [ "$status" -eq 2 ]
+    [ "$output" = "mymalloc: --profile-sample takes a size (512K), not 'lots'" ]
+}

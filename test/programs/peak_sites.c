@@ -9,7 +9,10 @@
  * With "signal", it raises SIGUSR2 after the peak and renames the profile
  * written then (its path in PEAK_SITES_PROFILE) to PATH.signal; with
  * "fork", a child allocates 400,000 bytes in child_block (its own peak,
- * 620,000 with what it inherited) and exits. */
+ * 620,000 with what it inherited) and exits. With "many", it first makes
+ * 20,000 blocks of 1,000 bytes in many_small and 50,000 of 100 in
+ * many_tiny, kept to the end (for profile_sample's estimates: the peak is
+ * then 25,520,000 bytes). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +63,9 @@ __attribute__((noinline)) static char *make_after(void)
     return a;
 }
 
+__attribute__((noinline)) static void *many_small(void) { return malloc(1000); }
+__attribute__((noinline)) static void *many_tiny(void) { return malloc(100); }
+
 __attribute__((noinline)) static void child_block(void)
 {
     char *volatile p = malloc(400000);
@@ -69,6 +75,12 @@ __attribute__((noinline)) static void child_block(void)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (!strcmp(mode, "many")) {
+        for (int i = 0; i < 20000; i++)
+            memset(many_small(), 'm', 1000);
+        for (int i = 0; i < 50000; i++)
+            memset(many_tiny(), 'y', 100);
+    }
     make_strings();
     make_cache();
     char *b = grow_buffer();
