@@ -155,7 +155,8 @@ void mm_quarantine_flush(const char *fn);     /* every block out; lock held */
  * poisoned, given free_site, and held in this thread's batch; when the
  * batch is full it passes to the shared ring, and the blocks that leave
  * the ring are checked and freed. False, with nothing done, when it cannot
- * be held so (the caller takes the locked path). */
+ * be held so, or when another thread's free marked it first (the caller
+ * takes the locked path, which reports the second free). */
 bool mm_quarantine_hold(mm_chunk *c, struct mm_record *m, uint32_t free_site, const char *fn,
                         const uintptr_t *pcs, int depth);
 void mm_quarantine_init(void);                /* at start: the batches' thread key */

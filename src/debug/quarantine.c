@@ -290,15 +290,22 @@ bool mm_quarantine_hold(mm_chunk *c, struct mm_record *m, uint32_t free_site, co
         }
         mm_leave();
     }
-    unsigned char *p = mm_mem(c);
-    memset(p, MM_PAT_FREED, (size_t)((unsigned char *)m - p));
-    m->free_site = free_site;
-    put_mark(c, held_mark(c));
-    b->c[b->len++] = c;
-    b->bytes += size;
+    /* Two threads may free the block at once: the one that puts the mark
+     * holds it; the other goes the locked way, which reports the second
+     * free. The mark first, then the pattern after it. */
+    uint64_t *w = (uint64_t *)mm_mem(c), seen = __atomic_load_n(w, __ATOMIC_RELAXED);
+    bool won = seen != held_mark(c) &&
+               __atomic_compare_exchange_n(w, &seen, held_mark(c), false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    if (won) {
+        unsigned char *p = mm_mem(c);
+        memset(p + 8, MM_PAT_FREED, (size_t)((unsigned char *)m - p) - 8);
+        m->free_site = free_site;
+        b->c[b->len++] = c;
+        b->bytes += size;
+    }
     disown(b);
     release_unlocked(left, out, fn, pcs, depth);
-    return true;
+    return won;
 }
 
 /* Every thread's batch to the ring (lock held). */
