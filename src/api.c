@@ -25,20 +25,11 @@
 enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
 #endif
 
-/* malloc, and operator new before its handler loop. */
-static inline void *acquire(size_t n, int family)
+/* malloc, and operator new before its handler loop. The inline path is
+ * the thread cache's; every other way is a call in tail position, so that
+ * the inline path saves no register and sets up no frame. */
+static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
 {
-#ifndef MM_NO_TOOLKIT
-    /* guard=N: one allocation in N, drawn at random, is guarded */
-    if (MM_UNLIKELY(--mm_guard_left == 0)) {
-        void *g = mm_guard_sampled(n, MM_ALIGN, family, false);
-        if (g)
-            return g;
-    }
-#endif
-    void *p = mm_malloc_fast(n);
-    if (MM_LIKELY(p != NULL))
-        return p;
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
         return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC, family);
@@ -47,12 +38,34 @@ static inline void *acquire(size_t n, int family)
     return mm_malloc_slow(n);
 }
 
+#ifndef MM_NO_TOOLKIT
+/* guard=N: one allocation in N, drawn at random, is guarded */
+static __attribute__((noinline, cold)) void *acquire_guarded(size_t n, int family)
+{
+    void *g = mm_guard_sampled(n, MM_ALIGN, family, false);
+    if (g)
+        return g;
+    void *p = mm_malloc_fast(n);
+    return p ? p : acquire_rest(n, family);
+}
+#endif
+
+static inline __attribute__((always_inline)) void *acquire(size_t n, int family)
+{
+#ifndef MM_NO_TOOLKIT
+    if (MM_UNLIKELY(--mm_guard_left == 0))
+        return acquire_guarded(n, family);
+#endif
+    void *p = mm_malloc_fast(n);
+    if (MM_LIKELY(p != NULL))
+        return p;
+    return acquire_rest(n, family);
+}
+
 /* free, and every operator delete: family and sized tell the toolkit who
  * may free the block and how big it is. */
-static inline void release(void *p, int family, size_t sized)
+static __attribute__((noinline)) void release_rest(void *p, int family, size_t sized)
 {
-    if (MM_LIKELY(mm_free_fast(p)))
-        return;
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT) {
         mm_debug_free(p, family, sized);
@@ -61,6 +74,13 @@ static inline void release(void *p, int family, size_t sized)
 #endif
     (void)family, (void)sized;
     mm_free_slow(p);
+}
+
+static inline __attribute__((always_inline)) void release(void *p, int family, size_t sized)
+{
+    if (MM_LIKELY(mm_free_fast(p)))
+        return;
+    release_rest(p, family, sized);
 }
 
 MM_EXPORT void *malloc(size_t n) { return acquire(n, MM_FAMILY_MALLOC); }
