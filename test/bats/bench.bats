@@ -7,7 +7,8 @@ load test_helper
 
 setup() { common_setup; }
 
-WORKLOADS=(churn_lifo random_free realloc_grow big_blocks python_dicts gcc_big prodcons two_threads)
+WORKLOADS=(churn_lifo random_free realloc_grow big_blocks fragment python_dicts gcc_big prodcons two_threads
+    thread_churn larson)
 
 @test "the library is loaded into a benchmark run, and glibc prints no summary" {
     run "$BUILD/bench/runner" -p "$LIB" -o "$T/lib.err" MYMALLOC_OPTIONS=stats=1 "$BUILD/bench/churn_lifo" 0.01
@@ -29,9 +30,13 @@ WORKLOADS=(churn_lifo random_free realloc_grow big_blocks python_dicts gcc_big p
     [[ $stderr == *"mymalloc is loaded in every workload"* ]]
     [[ $output == *"| workload | threads | glibc | mymalloc |"* ]]
     for w in "${WORKLOADS[@]}"; do
-        grep -Eq "^\| $w \| [12] \| [0-9.]+ s \| [0-9.]+ s \([0-9.]+\) \|$" <<<"$output"
-        grep -Eq "^\| $w \| [12] \| [0-9.]+ MiB \| [0-9.]+ MiB \([0-9.]+\) \|$" <<<"$output"
+        grep -Eq "^\| $w \| [0-9]+ \| [0-9.]+ s \| [0-9.]+ s \([0-9.]+\) \|$" <<<"$output"
+        grep -Eq "^\| $w \| [0-9]+ \| [0-9.]+ MiB \| [0-9.]+ MiB \([0-9.]+\) \|$" <<<"$output"
     done
+    # fragment prints its resident size at the end: a third table, with it alone.
+    [[ $output == *"Resident size at the end"* ]]
+    [ "$(grep -Ec "^\| fragment \| 1 \| [0-9.]+ MiB \| [0-9.]+ MiB \([0-9.]+\) \|$" <<<"$output")" -eq 2 ]
+    [ "$(sed -n '/^Resident size at the end/,$p' <<<"$output" | grep -c '^| [a-z_]* | [0-9]')" -eq 1 ]
     ! grep -q FAILED <<<"$output"
 }
 
