@@ -39,12 +39,14 @@ static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
 }
 
 #ifndef MM_NO_TOOLKIT
-/* guard=N: one allocation in N, drawn at random, is guarded */
+/* guard=N: one allocation in N, drawn at random, is guarded; without it,
+ * the countdown comes to zero every MM_TICK allocations: the tick. */
 static __attribute__((noinline, cold)) void *acquire_guarded(size_t n, int family)
 {
     void *g = mm_guard_sampled(n, MM_ALIGN, family, false);
     if (g)
         return g;
+    mm_front_tick();
     void *p = mm_malloc_fast(n);
     return p ? p : acquire_rest(n, family);
 }
@@ -276,7 +278,7 @@ static struct mm_summary summary(size_t *reentered)
 {
     struct mm_summary s = { 0 };
     if (mm_enter()) {
-        mm_summarize(&s);
+        mm_pages_summarize(&s);
         mm_leave();
     }
     *reentered = __atomic_load_n(&mm_reentered, __ATOMIC_RELAXED);

@@ -36,6 +36,7 @@ static void reset_child(void)
     mm_os_after_fork();
     mm_options_after_fork();
     mm_cache_after_fork_child();
+    mm_pages_after_fork_child();
     mm_log_after_fork();
 #ifndef MM_NO_TOOLKIT
     mm_trace_after_fork();
@@ -145,12 +146,15 @@ __attribute__((constructor)) static void start(void)
         mm_heap_use_options();
 #ifndef MM_NO_TOOLKIT
         toolkit = mm_debug_start();
-        if (mm_debug_records || mm_opt.profile_sample) {
-            mm_cache_fast_off = true;
-            mm_tc = NULL;        /* a cache made before: no fast path from now on */
-        }
+        if (mm_debug_records || mm_opt.profile_sample)
+            mm_cache_fast_off = true;     /* blocks in the chain, with their records */
 #endif
         mm_unlock();
+    }
+    /* Without records, small blocks live in the pages from now on. */
+    if (!mm_cache_fast_off) {
+        mm_pages_start();
+        mm_heap_purge_hook = mm_pages_flush;
     }
     /* reports at exit write to a copy of stderr made now: the program may
      * close its own before */

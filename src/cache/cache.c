@@ -139,7 +139,8 @@ static __thread bool busy MM_TLS;
 
 static struct mm_tcache *claim(bool may_create)
 {
-    if (busy)
+    /* Without a debugging option, the pages serve small blocks: no cache. */
+    if (busy || !mm_cache_fast_off)
         return NULL;
     struct mm_tcache *tc = mm_cache_fast_off ? own : mm_tc;
     if (!tc) {

@@ -128,6 +128,11 @@ static size_t check_own_cache(void)
     return n;
 }
 
+static void complain(const char *what, const void *where)
+{
+    bad("%s: %p", what, where);
+}
+
 static void check_big(mm_chunk *c, void *arg)
 {
     (void)arg;
@@ -158,6 +163,7 @@ int mm_check_locked(bool silent)
     if (mm_heap.top && !top_seen)
         bad("top %p is not in the heap", (void *)mm_heap.top);
     mm_big_each(check_big, NULL);
+    mm_pages_check(complain);
     mm_pset_clear(&binned);
     return errors;
 }

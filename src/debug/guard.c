@@ -192,9 +192,10 @@ static struct slot *slot_of(uintptr_t a, struct region **rp);
 void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
 {
     if (!mm_opt.guard) {
-        /* never again; but before the options are read (the loader's and
-         * the libraries' first calls), ask again at the next one */
-        mm_guard_left = mm_debug_started ? UINT64_MAX : 1;
+        /* not before MM_TICK more calls (the caller's tick); but before the
+         * options are read (the loader's and the libraries' first calls),
+         * ask again at the next one */
+        mm_guard_left = mm_debug_started ? MM_TICK : 1;
         return NULL;
     }
     bool first = rng == 0 && mm_opt.guard > 1;

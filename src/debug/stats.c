@@ -151,7 +151,7 @@ void mm_stats_report(void)
     struct mm_cache_counts k;
     if (!mm_enter())
         return;                  /* an administrative call: refused inside the allocator */
-    mm_summarize(&s);
+    mm_pages_summarize(&s);
     mm_cache_counts(&k);
     struct counts c = count;
     mm_guard_counts(&c.guarded_live, &c.guarded_total);

@@ -1,10 +1,10 @@
-/* free.c -- free: the work is done in the thread caches, the heap and
- * big.c.
+/* free.c -- free: the work is done in the pages, the thread caches (with
+ * a debugging option on), the heap and big.c.
  *
- * The common free gives the block to this thread's cache without the lock
- * (mm_free_fast, in front.h), after the lockless checks of
- * mm_cacheable_size. The rest goes through the gate and mm_lookup, which
- * reports any pointer that is not a live block of ours. */
+ * The common free gives a block back to its page without the lock
+ * (mm_free_fast, in front.h), after the page's own checks. The rest goes
+ * through the gate and mm_lookup, which reports any pointer that is not a
+ * live block of ours. */
 #include "front.h"
 
 void mm_free_plain(mm_chunk *c, const char *fn)
@@ -19,16 +19,16 @@ __attribute__((noinline)) void mm_free_slow(void *p)
 {
     if (!p)
         return;
+    if (mm_pages_free(p, "free"))
+        return;
     if (MM_UNLIKELY(mm_reserve_owns(p))) {
         mm_reserve_free(p, "free");
         return;
     }
-    /* Blocks of 2 to 32 KiB of a cached size, and with the fast paths off
-     * every cached size: this thread's cache, without the lock, when it
-     * has room. */
-    size_t size = mm_cacheable_size(p, 0);
-    if (size > (mm_cache_fast_off ? 0 : MM_TC_SMALL) && size <= MM_TC_MAX && mm_tc_round(size) == size &&
-        mm_cache_put(mm_chunk_of_mem(p), size))
+    /* With a debugging option on, blocks up to 32 KiB of a cached size:
+     * this thread's cache, without the lock, when it has room. */
+    size_t size = mm_cache_fast_off ? mm_cacheable_size(p, 0) : 0;
+    if (size && size <= MM_TC_MAX && mm_tc_round(size) == size && mm_cache_put(mm_chunk_of_mem(p), size))
         return;
     if (MM_UNLIKELY(!mm_enter())) {
         mm_reentered_free(p, "free");

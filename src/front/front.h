@@ -16,6 +16,7 @@
 #define MM_FRONT_H
 
 #include "../cache/cache.h"
+#include "../pages/pages.h"
 
 /* ---- gate.c ---- */
 extern bool mm_ready;            /* read and written with __atomic builtins */
@@ -32,6 +33,10 @@ static inline bool mm_enter(void)
 }
 /* Frees what re-entrant calls deferred, and lets the lock go. */
 void mm_leave(void);
+/* Called every MM_TICK allocations or so: what has stayed free a while
+ * goes back (the pages' empty ones to the chain, the chain's to the
+ * system), even when the program only churns blocks it already has. */
+void mm_front_tick(void);
 /* The answers, one for each kind of call. An allocation comes from the
  * reserve; a free is checked as far as it can be without the heap, and
  * done at the next mm_leave; a realloc moves the block into the reserve;
@@ -101,23 +106,11 @@ static inline bool mm_calloc_size(size_t n, size_t m, size_t *total)
  * 0 with errno EINVAL or ENOMEM when there is none for n bytes. */
 size_t mm_memalign_align(size_t align, size_t n);
 
-/* The fast path: a block from this thread's cache, no lock; NULL when it
- * has none (the caller goes on to the slow path). mm_tc is set to NULL
- * while the cache is worked on, so a signal handler that comes in meanwhile
- * takes the locked path. */
-static inline void *mm_malloc_fast(size_t n)
+/* The fast path: a block from this thread's pages, no lock; NULL when it
+ * has none (the caller goes on to the slow path). */
+static inline __attribute__((always_inline)) void *mm_malloc_fast(size_t n)
 {
-    struct mm_tcache *tc = mm_tc;
-    if (MM_LIKELY(tc && n <= MM_TC_SMALL - 8)) {
-        mm_tc = NULL;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        mm_chunk *c = mm_cache_pop(tc, mm_request_size(n));
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        mm_tc = tc;
-        if (MM_LIKELY(c))
-            return mm_mem(c);
-    }
-    return NULL;
+    return mm_pages_malloc(n);
 }
 void *mm_malloc_slow(size_t n);
 static inline void *mm_malloc(size_t n)
@@ -140,21 +133,12 @@ void *mm_alloc_big(size_t n, size_t align, const char *fn);
 mm_chunk *mm_alloc_locked(size_t nb, size_t align, const char *fn);
 
 /* ---- free.c ---- */
-/* The fast path: p's chunk to this thread's cache, no lock; false when it
- * cannot (the caller goes on to the slow path). */
-static inline bool mm_free_fast(void *p)
+/* The fast path: a block of a page back to it (its owner's list, or its
+ * remote list), no lock; false when p is not in a page (the caller goes on
+ * to the slow path). */
+static inline __attribute__((always_inline)) bool mm_free_fast(void *p)
 {
-    struct mm_tcache *tc = mm_tc;
-    size_t size;
-    if (MM_LIKELY(tc && (size = mm_cacheable_size(p, MM_TC_TOO_BIG)) != 0)) {
-        mm_tc = NULL;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        bool done = mm_cache_push(tc, mm_chunk_of_mem(p), size);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        mm_tc = tc;
-        return done;
-    }
-    return false;
+    return mm_pages_free(p, "free");
 }
 void mm_free_slow(void *p);
 static inline void mm_free(void *p)

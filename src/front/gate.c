@@ -52,6 +52,15 @@ void mm_leave(void)
     mm_unlock();
 }
 
+void mm_front_tick(void)
+{
+    mm_pages_tick();
+    if (mm_enter()) {
+        mm_heap_decay();
+        mm_leave();
+    }
+}
+
 void *mm_enomem(void)
 {
     errno = ENOMEM;

@@ -53,11 +53,14 @@ size_t mm_usable_size(const void *p)
 {
     if (!p)
         return 0;
+    size_t n = mm_pages_usable(p, "malloc_usable_size");
+    if (n)
+        return n;
     if (mm_reserve_owns(p))
         return mm_reserve_usable(p);
     if (MM_UNLIKELY(!mm_enter()))
         return mm_reentered_usable(p);
-    size_t n = mm_usable(mm_lookup(p, "malloc_usable_size", 0));
+    n = mm_usable(mm_lookup(p, "malloc_usable_size", 0));
     mm_leave();
     return n;
 }
@@ -67,6 +70,7 @@ int mm_trim(size_t pad)
     if (!mm_enter())
         return 0;                /* an administrative call, refused when re-entered */
     mm_cache_flush();
+    mm_pages_flush();
     size_t n = mm_heap_trim(pad);
     mm_leave();
     return n > 0;

@@ -1,7 +1,7 @@
-/* malloc.c -- malloc, calloc and memalign: the work is done in the thread
- * caches, the heap and big.c.
+/* malloc.c -- malloc, calloc and memalign: the work is done in the pages,
+ * the thread caches (with a debugging option on), the heap and big.c.
  *
- * The common malloc takes a block from this thread's cache without the
+ * The common malloc takes a block from this thread's pages without the
  * lock (mm_malloc_fast, in front.h). The rest goes through the gate;
  * when the thread is inside the allocator already (a signal handler
  * interrupted it), the call is served from the reserve. */
@@ -61,12 +61,19 @@ void *mm_alloc_plain(size_t n, size_t align, const char *fn)
 
 __attribute__((noinline)) void *mm_malloc_slow(size_t n)
 {
+    /* This thread's first small block (its heap is made), or one while
+     * its heap is busy (a signal handler): the chain serves the latter. */
+    if (n <= MM_PG_MAX && mm_pages_on) {
+        void *p = mm_pages_malloc_nofast(n);
+        if (p)
+            return p;
+    }
     if (MM_UNLIKELY(!mm_fits(n, MM_ALIGN, 0)))
         return mm_enomem();
-    /* Blocks of 2 to 32 KiB, and with the fast paths off every cached
-     * size: this thread's cache first, without the lock. */
+    /* With a debugging option on, blocks up to 32 KiB: this thread's cache
+     * first, without the lock. */
     size_t nb = mm_request_size(n);
-    if (nb > (mm_cache_fast_off ? 0 : MM_TC_SMALL) && nb <= MM_TC_MAX) {
+    if (mm_cache_fast_off && nb <= MM_TC_MAX) {
         mm_chunk *c = mm_cache_take(mm_tc_round(nb), false);
         if (c)
             return mm_mem(c);
@@ -78,7 +85,7 @@ void *mm_calloc(size_t total)
 {
     void *p = mm_malloc(total);
     /* A fresh mapping is already zero. */
-    if (p && (mm_reserve_owns(p) || !(mm_chunk_of_mem(p)->head & MM_MMAPPED)))
+    if (p && (mm_page_of(p) || mm_reserve_owns(p) || !(mm_chunk_of_mem(p)->head & MM_MMAPPED)))
         memset(p, 0, total);
     return p;
 }

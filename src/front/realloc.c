@@ -33,6 +33,16 @@ void *mm_realloc(void *p, size_t n)
         mm_free(p);
         return NULL;
     }
+    size_t have = mm_pages_usable(p, "realloc");
+    if (have) {
+        /* A page block stays while n fits and is not much smaller; else it
+         * moves to the class of n, found without a search. */
+        if (n <= have && (n > have / 2 || have <= 128))
+            return p;
+        if (!mm_fits(n, MM_ALIGN, 0))
+            return mm_enomem();
+        return mm_move(p, have, n, plain_malloc, plain_free);
+    }
     if (MM_UNLIKELY(mm_reserve_owns(p)))
         return mm_move(p, mm_reserve_usable(p), n, plain_malloc, plain_free);
     if (MM_UNLIKELY(!mm_enter()))

@@ -281,6 +281,11 @@ static void purge(void)
     H.used_peak = used;
 }
 
+void mm_heap_decay(void)
+{
+    purge();
+}
+
 /* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
  * chunk in use) in use with nb bytes; the rest, if it can be a chunk, goes
  * back to a bin. */
@@ -315,6 +320,16 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
         mm_os_signal_point();      /* c is in no bin and not yet in use */
         use_free_chunk(c, nb, bin_left(c));
         return c;
+    }
+    /* Top is where the heap meets the break: before its header is read for
+     * a page or a big block, the break must still be past it (one system
+     * call, for 64 KiB or more). */
+    mm_segment *s = H.active;
+    if (nb >= (64u << 10) && H.top && s && s->kind == MM_SEG_BRK) {
+        char *brk = mm_os_brk_now();
+        if (brk > (char *)s && brk < s->end)
+            mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
+                       "%p): the blocks there are gone", (void *)brk, (void *)s->end);
     }
     if (H.top && !mm_head_ok(H.top))
         mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "

@@ -52,6 +52,11 @@ void mm_heap_free(mm_chunk *c, const char *fn);
 bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
+/* Gives free memory back if the program has given back much of what it
+ * used (the same rule free applies, at most once a second): called now and
+ * then from the allocation path, so that memory goes back even when no
+ * free reaches the heap any more. */
+void mm_heap_decay(void);
 mm_segment *mm_segment_of(const void *p);
 static inline mm_chunk *mm_fence(const mm_segment *s) { return (mm_chunk *)(s->end - MM_HDR); }
 /* The thresholds from the options (at start, and when they change). */

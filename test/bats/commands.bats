@@ -150,7 +150,7 @@ setup() {
     # the same with bats passing, the layers' objects there (none, so none
     # calls up) and a fuzz target that finds nothing
     printf '#!/bin/sh\nexit 0\n' >"$T/bin/bats"
-    for l in base unwind heap cache front debug top; do mkdir -p "$T/b/CMakeFiles/mymalloc_$l.dir"; done
+    for l in base unwind heap pages cache front debug top; do mkdir -p "$T/b/CMakeFiles/mymalloc_$l.dir"; done
     mkdir "$T/b-fuzz/fuzz"
     printf '#!/bin/sh\nexit 0\n' >"$T/b-fuzz/fuzz/fuzz_heap"
     chmod +x "$T/b-fuzz/fuzz/fuzz_heap"

@@ -23,14 +23,14 @@ misuse() {
     [[ $output != *"mymalloc:"* ]]
 }
 
-@test "a double free is reported with the block's size" {
+@test "a double free is reported with the block's size (malloc(40) is a block of 48 bytes, its class)" {
     misuse double_free
-    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
 }
 
 @test "a double free after other heap work is still caught" {
     misuse double_free_later
-    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
 }
 
 @test "a double free of a big mapped block is caught" {
@@ -40,7 +40,7 @@ misuse() {
 
 @test "freeing the old pointer after realloc moved it is a double free" {
     misuse double_free_realloc
-    [ "$stderr" = "mymalloc: free(): double free of $ptr (40-byte block)" ]
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
 }
 
 @test "freeing a stack array is refused" {
@@ -70,7 +70,7 @@ misuse() {
 
 @test "realloc of a freed block is caught" {
     misuse realloc_freed
-    [ "$stderr" = "mymalloc: realloc(): freed pointer $ptr (40-byte block)" ]
+    [ "$stderr" = "mymalloc: realloc(): freed pointer $ptr (48-byte block)" ]
 }
 
 @test "realloc through an interior pointer is refused" {
@@ -80,12 +80,12 @@ misuse() {
 
 @test "malloc_usable_size of a freed block is caught" {
     misuse usable_size_freed
-    [ "$stderr" = "mymalloc: malloc_usable_size(): freed pointer $ptr (40-byte block)" ]
+    [ "$stderr" = "mymalloc: malloc_usable_size(): freed pointer $ptr (48-byte block)" ]
 }
 
 @test "an overflow onto the next block's header is caught when the block is freed" {
     misuse overflow_small
-    [ "$stderr" = "mymalloc: free(): heap overflow: the header after the 24-byte block $ptr was overwritten" ]
+    [ "$stderr" = "mymalloc: free(): heap overflow: the header after the 40008-byte block $ptr was overwritten" ]
 }
 
 @test "a block whose header an overflow destroyed is refused" {
@@ -101,4 +101,14 @@ misuse() {
 @test "a write after free over the free-list links is caught before they are followed" {
     misuse write_after_free
     [ "$stderr" = "mymalloc: malloc(): heap corrupted: bad free-list links in the free block $ptr (a write after free?)" ]
+}
+
+@test "a second free after a write over the freed block is still a double free" {
+    misuse double_free_written
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
+}
+
+@test "a write after free over a small block's link is caught when malloc hands the block out again" {
+    misuse write_after_free_small
+    [ "$stderr" = "mymalloc: malloc(): the free 48-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
 }

@@ -38,10 +38,18 @@ static void null_and_zero(void)
 
 static void grows_and_shrinks_in_place(void)
 {
-    /* Shrinking never moves. */
+    /* A block of a page stays while it shrinks by less than half, and moves
+     * to the smaller class, its bytes kept, when it shrinks by more. */
     char *p = malloc(5000);
     fill(p, 5000, 1);
     CHECK(realloc(p, 3000) == p && intact(p, 3000, 1));
+    char *small = realloc(p, 17);
+    CHECK(small && small != p && intact(small, 17, 1) && malloc_usable_size(small) == 32);
+    free(small);
+    /* A block of the chain never moves when it shrinks. */
+    p = malloc(60000);
+    fill(p, 60000, 1);
+    CHECK(realloc(p, 40000) == p && intact(p, 40000, 1));
     CHECK(realloc(p, 17) == p && intact(p, 17, 1));
 
     /* Growing into a free neighbour (blocks too big for the thread caches,

@@ -1,16 +1,17 @@
-/* Threads that come and go by the thousand: each fills its thread cache,
- * passes blocks to threads that live after it through a shared ring, frees
- * blocks that earlier threads allocated, and exits. Its cache goes back to
- * the heap, so nothing leaks and the heap does not grow with the number of
+/* Threads that come and go by the thousand: each allocates from pages of
+ * its own, passes blocks to threads that live after it through a shared
+ * ring, frees blocks that earlier threads allocated, and exits. Its empty
+ * pages go back to the chain and the others are left for later threads to
+ * adopt, so nothing leaks and the heap does not grow with the number of
  * threads that have lived. Every round's threads hold their blocks at the
  * same moment (a barrier), so every round reaches the same peak whatever
- * the scheduler does: the heap after the first rounds has seen it. */
+ * the scheduler does. */
 #include "helper.h"
 
 #include <pthread.h>
 #include <unistd.h>
 
-enum { ROUNDS = 100, PER_ROUND = 20, RING = 64 };
+enum { ROUNDS = 100, SETTLE = 20, PER_ROUND = 20, RING = 64 };
 
 static void *ring[RING];
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,27 +66,38 @@ int main(void)
     require_mymalloc();
     alarm(120);
     CHECK(pthread_barrier_init(&all_hold, NULL, PER_ROUND) == 0);
-    /* settle: the first rounds create the caches the pool will reuse */
-    for (int r = 0; r < 5; r++)
+    /* settle: the first rounds make the heaps the pool will reuse, and
+     * leave the pages (a page of a class is adopted by the next thread
+     * that needs one of that class) */
+    for (int r = 0; r < SETTLE; r++)
         one_round(r);
     struct mymalloc_heap_info a, b;
     mymalloc_heap_info(&a);
     size_t rss0 = rss_bytes();
-    for (int r = 5; r < ROUNDS; r++)
+    for (int r = SETTLE; r < ROUNDS; r++)
         one_round(r);
     mymalloc_heap_info(&b);
-    /* 1900 more thread lifetimes: no blocks left behind, no growth */
+    /* 1600 more thread lifetimes: no blocks left behind, no growth */
     printf("live %zu -> %zu, cached %zu -> %zu, heap %zu -> %zu KiB, rss %zu -> %zu KiB\n",
            a.live_blocks, b.live_blocks, a.cached_blocks, b.cached_blocks, a.heap_bytes >> 10,
            b.heap_bytes >> 10, rss0 >> 10, rss_bytes() >> 10);
     CHECK(b.live_blocks <= a.live_blocks + 5);
-    CHECK(b.cached_blocks <= a.cached_blocks + 100);
-    /* the heap breathes with the 20 live threads' caches (a few hundred KiB
-     * each at most), but does not grow with the number that have lived */
-    CHECK(b.heap_bytes <= a.heap_bytes + (4u << 20));
-    CHECK(rss_bytes() <= rss0 + (4u << 20));
+    /* the heap breathes with the 20 live threads' pages (here each uses up
+     * to 32 size classes, a 64 KiB page each), but does not grow with the
+     * number of threads that have lived */
+    size_t breath = (size_t)PER_ROUND * 32 * (64u << 10);
+    CHECK(a.heap_bytes <= breath + (8u << 20));
+    CHECK(b.heap_bytes <= breath + (8u << 20));
+    CHECK(rss_bytes() <= rss0 + (8u << 20));
+    /* the ring's blocks freed: the pages the ended threads left, emptied,
+     * are back in the chain, and only the main thread's hold free blocks */
     for (int i = 0; i < RING; i++)
         pass(NULL, (unsigned)i);
+    struct mymalloc_heap_info c;
+    mymalloc_heap_info(&c);
+    printf("after the ring: live %zu, cached %zu\n", c.live_blocks, c.cached_blocks);
+    CHECK(c.live_blocks + RING <= a.live_blocks + 5);
+    CHECK(c.cached_blocks <= 300);
     CHECK_HEAP();
     puts("ok");
     return 0;

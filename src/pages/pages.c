@@ -1,0 +1,781 @@
+/* pages.c -- the per-thread heaps: pages taken from the chain and given
+ * back, the slow paths of malloc and free, other threads' frees, threads
+ * that end, fork.
+ *
+ * Each thread heap keeps, per class, the page malloc takes from (cur),
+ * pages with room (avail) and pages without (full). A page that runs
+ * empty, and is not cur, goes to the heap's few empty pages (reused for
+ * any class) or back to the chain; cur pages that stayed empty, and the
+ * empty ones kept, go back to the chain after a second without use, when
+ * the thread next takes a slow path. A thread that ends gives its empty
+ * pages back and leaves the others on a list of left pages (per class),
+ * from which the next thread that needs a page of that class adopts one.
+ * Remote frees to a full page wait on its remote list until its owner,
+ * needing a page, looks there before it takes a new one. */
+#include "pages.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define KEEP_EMPTY 4            /* empty pages a heap keeps for reuse */
+#define SWEEP_MS 1000           /* empty pages go back after this long */
+
+__thread struct mm_theap *mm_th MM_TLS;
+static __thread struct mm_theap *own MM_TLS;    /* claimed or not */
+static __thread bool gone MM_TLS;               /* the thread is ending */
+static __thread bool inside MM_TLS;             /* the pages' lists are being changed */
+bool mm_pages_on;
+struct mm_page **mm_pmap[1u << 15];
+
+static pthread_key_t key;
+static bool key_ok;
+/* Under the lock: */
+static struct mm_theap *heaps, *spare_heaps;
+static struct mm_page *left[MM_PG_NCLS];
+static struct mm_page *all_pages;       /* every page: the readers' list */
+/* A page with nothing: cur of every class of a new heap. */
+static struct mm_page none = { .where = MM_PG_NONE };
+
+/* Doubly linked lists through the fields next and prev of each node (the
+ * pages' lists, the list of every page, the slabs of records). */
+#define DL_PUSH(head, x, next, prev) do {                                   \
+        (x)->prev = NULL;                                                   \
+        (x)->next = (head);                                                 \
+        if (head)                                                           \
+            (head)->prev = (x);                                             \
+        (head) = (x);                                                       \
+    } while (0)
+#define DL_UNLINK(head, x, next, prev) do {                                 \
+        if ((x)->prev)                                                      \
+            (x)->prev->next = (x)->next;                                    \
+        else                                                                \
+            (head) = (x)->next;                                             \
+        if ((x)->next)                                                      \
+            (x)->next->prev = (x)->prev;                                    \
+    } while (0)
+
+/* This thread's heap, claimed (mm_th cleared, so that a signal handler
+ * that comes in takes the chain's way), or NULL when a call of its own is
+ * working on it, or it has none. */
+static inline struct mm_theap *claim(void)
+{
+    struct mm_theap *th = mm_th;
+    if (th) {
+        mm_th = NULL;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    return th;
+}
+
+static inline void unclaim(struct mm_theap *th)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mm_th = th;
+}
+
+/* ---- classes */
+
+size_t mm_pg_class_size(unsigned cls)
+{
+    if (cls < 8)
+        return 16u * (cls + 1);
+    unsigned j = cls - 8, e = 7 + j / 8;
+    return ((size_t)1 << e) + (size_t)(j % 8 + 1) * ((size_t)1 << (e - 3));
+}
+
+const uint8_t mm_pg_small_class[65] = {
+    0, 0, 1, 2, 3, 4, 5, 6, 7,
+    /* 144 .. 256 */ 8, 9, 10, 11, 12, 13, 14, 15,
+    /* 272 .. 512: steps of 32 */ 16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23,
+    /* 528 .. 1024: steps of 64 */ 24, 24, 24, 24, 25, 25, 25, 25, 26, 26, 26, 26, 27, 27, 27, 27,
+    28, 28, 28, 28, 29, 29, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31,
+};
+
+/* A page of class cls: 64 KiB, or room for 8 blocks. */
+static size_t page_bytes(unsigned cls)
+{
+    size_t s = mm_pg_class_size(cls), b = 8 * s < 65536 ? 65536 : 8 * s;
+    return mm_align_up(b, 65536);
+}
+
+/* ---- the page map and the records (lock held) */
+
+static struct mm_page **map_entry(uintptr_t a)
+{
+    struct mm_page **l2 = mm_pmap[(a >> 32) & 0x7fff];
+    return l2 ? &l2[(a >> MM_PG_GRAIN) & 0xfffff] : NULL;
+}
+
+/* The map's own page of entries holding e, given back if all are clear. */
+static void map_tidy(struct mm_page **e)
+{
+    struct mm_page **lo = (struct mm_page **)((uintptr_t)e & ~(uintptr_t)(mm_page - 1));
+    for (size_t k = 0; k < mm_page / sizeof *lo; k++)
+        if (lo[k])
+            return;
+    mm_os_release(lo, mm_page);
+}
+
+static bool map_set(uintptr_t from, size_t bytes, struct mm_page *pg)
+{
+    for (uintptr_t a = from; a < from + bytes; a += (uintptr_t)1 << MM_PG_GRAIN) {
+        struct mm_page ***l1 = &mm_pmap[(a >> 32) & 0x7fff];
+        if (!*l1) {
+            if (!pg)
+                continue;
+            struct mm_page **l2 = mm_os_map_own(((size_t)1 << 20) * sizeof *l2);
+            if (!l2)
+                return false;
+            __atomic_store_n(l1, l2, __ATOMIC_RELEASE);
+        }
+        __atomic_store_n(&(*l1)[(a >> MM_PG_GRAIN) & 0xfffff], pg, __ATOMIC_RELEASE);
+    }
+    if (!pg) {
+        struct mm_page **first = map_entry(from), **last = map_entry(from + bytes - 1);
+        if (first)
+            map_tidy(first);
+        if (last && ((uintptr_t)last ^ (uintptr_t)first) >= mm_page)
+            map_tidy(last);
+    }
+    return true;
+}
+
+/* Records come from mappings of their own (slabs) of SLAB bytes; a slab
+ * whose records are all spare is unmapped, unless it is the last. */
+#define SLAB (64u << 10)
+struct mm_rslab {
+    struct mm_rslab *next, *prev;   /* slabs with spare records */
+    struct mm_page *spare;
+    unsigned used;
+};
+static struct mm_rslab *slabs;      /* lock held */
+
+static struct mm_page *record_new(void)
+{
+    if (!slabs) {
+        struct mm_rslab *sl = mm_os_map_own(SLAB);
+        if (!sl)
+            return NULL;
+        struct mm_page *r = (struct mm_page *)mm_align_up((uintptr_t)(sl + 1), 64);
+        for (; (char *)(r + 1) <= (char *)sl + SLAB; r++) {
+            r->slab = sl;
+            r->next = sl->spare;
+            sl->spare = r;
+        }
+        DL_PUSH(slabs, sl, next, prev);
+    }
+    struct mm_rslab *sl = slabs;
+    struct mm_page *pg = sl->spare;
+    sl->spare = pg->next;
+    sl->used++;
+    if (!sl->spare)
+        DL_UNLINK(slabs, sl, next, prev);   /* full */
+    return pg;
+}
+
+static void record_free(struct mm_page *pg)
+{
+    struct mm_rslab *sl = pg->slab;
+    if (!sl->spare)
+        DL_PUSH(slabs, sl, next, prev);     /* full no more */
+    pg->next = sl->spare;
+    sl->spare = pg;
+    if (--sl->used == 0 && (sl->next || sl->prev)) {
+        DL_UNLINK(slabs, sl, next, prev);
+        mm_os_unmap_own(sl, SLAB);
+    }
+}
+
+/* The page map's entries for [from, from + bytes) set to pg; when they are
+ * cleared, a page of the map whose entries are all clear goes back. */
+/* Lays out page pg (its chunk, bytes) for class cls, empty. */
+static void format(struct mm_page *pg, unsigned cls)
+{
+    size_t s = mm_pg_class_size(cls);
+    pg->free = 0;
+    pg->used = 0;
+    pg->size = (uint32_t)s;
+    pg->inv = (uint32_t)(((UINT64_C(1) << 32) + s - 1) / s);
+    pg->key = mm_ro.mark_key ^ ((uintptr_t)pg->chunk * UINT64_C(0xd6e8feb86659fd93));
+    pg->start = (uintptr_t)mm_mem(pg->chunk);
+    pg->cap = (uint32_t)((pg->bytes - MM_HDR) / s);
+    if (pg->cap > MM_PG_MAXBLOCKS)
+        pg->cap = MM_PG_MAXBLOCKS;
+    pg->span = (uint32_t)(pg->cap * s);
+    pg->fresh = 0;
+    pg->cls = (uint8_t)cls;
+    pg->rebuild = 0;
+    __atomic_store_n(&pg->remote, 0, __ATOMIC_RELAXED);
+    memset(pg->bits, 0, sizeof pg->bits);
+}
+
+/* The page's chunk back to the chain; its record to the spares. */
+static void give_back(struct mm_page *pg)
+{
+    DL_UNLINK(all_pages, pg, all_next, all_prev);
+    map_set(pg->start, pg->bytes, NULL);
+    pg->owner = NULL;
+    pg->where = MM_PG_NONE;
+    pg->span = 0;                /* a stale pointer finds no block here */
+    bool was = inside;
+    inside = true;               /* the heap's purge hook must not come back in */
+    mm_heap_free(pg->chunk, "free");
+    inside = was;
+    record_free(pg);
+}
+
+/* ---- lists */
+
+static void unlink_page(struct mm_page **list, struct mm_page *pg)
+{
+    DL_UNLINK(*list, pg, next, prev);
+    pg->next = pg->prev = NULL;
+}
+
+static void push_page(struct mm_page **list, struct mm_page *pg, int where)
+{
+    DL_PUSH(*list, pg, next, prev);
+    pg->where = (uint8_t)where;
+}
+
+static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
+{
+    switch (pg->where) {
+    case MM_PG_AVAIL: return &th->avail[pg->cls];
+    case MM_PG_FULL: return &th->full[pg->cls];
+    case MM_PG_EMPTY: return &th->empty;
+    default: return NULL;
+    }
+}
+
+/* ---- blocks */
+
+/* Other threads' frees back on the owner's list (the owner, or the lock
+ * holder for a left page). */
+static void collect(struct mm_page *pg)
+{
+    uintptr_t r = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE);
+    while (r) {
+        uintptr_t next = *(uint64_t *)r ^ mm_pg_mix(pg, r);
+        long i = mm_pg_index(pg, (void *)r);
+        if (i < 0)
+            mm_pages_bad_link(pg, r);
+        uint64_t m = UINT64_C(1) << (i & 63);
+        if (!(pg->bits[i >> 6] & m))
+            mm_pages_bad_free(pg, (void *)r, "free");
+        pg->bits[i >> 6] &= ~m;
+        *(uint64_t *)r = pg->free ^ mm_pg_mix(pg, r);
+        pg->free = r;
+        pg->used--;
+        r = next;
+    }
+}
+
+/* Blocks never handed out onto the free list: up to 4 KiB of them. */
+static void extend(struct mm_page *pg)
+{
+    uint32_t n = 4096 / pg->size;
+    if (n < 1)
+        n = 1;
+    if (n > pg->cap - pg->fresh)
+        n = pg->cap - pg->fresh;
+    uintptr_t next = pg->free;
+    for (uint32_t k = pg->fresh + n; k-- > pg->fresh;) {
+        uintptr_t b = pg->start + (uintptr_t)k * pg->size;
+        *(uint64_t *)b = next ^ mm_pg_mix(pg, b);
+        next = b;
+    }
+    pg->free = next;
+    pg->fresh += n;
+}
+
+/* The free list rebuilt from the bits: for a page whose owner may have
+ * been stopped half-way (fork from another thread). */
+static void rebuild(struct mm_page *pg)
+{
+    uint32_t used = 0;
+    pg->free = 0;
+    for (uint32_t k = pg->fresh; k-- > 0;) {
+        uintptr_t b = pg->start + (uintptr_t)k * pg->size;
+        if (pg->bits[k >> 6] >> (k & 63) & 1) {
+            used++;
+            continue;
+        }
+        *(uint64_t *)b = pg->free ^ mm_pg_mix(pg, b);
+        pg->free = b;
+    }
+    pg->used = used;
+    pg->rebuild = 0;
+}
+
+/* The fast path's pop, for the slow paths (the fast path is inline in
+ * pages.h, and the same). */
+static void *pop(struct mm_page *pg)
+{
+    uintptr_t b = pg->free, off = b - pg->start;
+    uint32_t i = (uint32_t)((off * pg->inv) >> 32);
+    uint64_t m = UINT64_C(1) << (i & 63);
+    if (off >= pg->span || (pg->bits[i >> 6] & m))
+        mm_pages_bad_head(pg, b);
+    pg->bits[i >> 6] |= m;
+    uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
+    if (next - pg->start >= pg->span && next)
+        mm_pages_bad_link(pg, b);
+    pg->free = next;
+    pg->used++;
+    return (void *)b;
+}
+
+/* ---- pages from the chain, and back */
+
+static bool has_room(const struct mm_page *pg)
+{
+    return pg->free || pg->fresh < pg->cap || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
+}
+
+/* A page of class cls for th: one left by an ended thread, an empty one
+ * of th's, or a new one from the chain. NULL: no memory, or re-entered. */
+static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
+{
+    size_t bytes = page_bytes(cls);
+    for (struct mm_page *pg = th->empty; pg; pg = pg->next)
+        if (pg->bytes == bytes) {
+            unlink_page(&th->empty, pg);
+            th->nempty--;
+            format(pg, cls);
+            return pg;
+        }
+    if (!mm_lock())
+        return NULL;
+    struct mm_page *pg;
+    for (pg = left[cls]; pg; pg = pg->next)
+        if (has_room(pg))
+            break;
+    if (pg) {
+        unlink_page(&left[cls], pg);
+        if (pg->rebuild)
+            rebuild(pg);
+        collect(pg);
+    } else if ((pg = record_new()) != NULL) {
+        inside = true;
+        mm_chunk *c = mm_heap_memalign(bytes, (size_t)1 << MM_PG_GRAIN, "malloc");
+        inside = false;
+        if (c) {
+            pg->chunk = c;
+            pg->bytes = bytes;
+            format(pg, cls);
+            if (!map_set(pg->start, bytes, pg)) {
+                map_set(pg->start, bytes, NULL);
+                mm_heap_free(c, "malloc");
+                c = NULL;
+            } else {
+                DL_PUSH(all_pages, pg, all_next, all_prev);
+            }
+        }
+        if (!c) {
+            record_free(pg);
+            pg = NULL;
+        }
+    }
+    if (pg) {
+        pg->next = pg->prev = NULL;
+        __atomic_store_n(&pg->owner, th, __ATOMIC_RELEASE);
+    }
+    mm_unlock();
+    return pg;
+}
+
+/* Empty pages that stayed so a while back to the chain (lock not held). */
+/* th's empty pages back to the chain, and its cur pages that stayed empty
+ * since before `since` (lock held, th claimed). */
+static void drop_empty(struct mm_theap *th, uint64_t since)
+{
+    while (th->empty) {
+        struct mm_page *pg = th->empty;
+        unlink_page(&th->empty, pg);
+        give_back(pg);
+    }
+    th->nempty = 0;
+    for (unsigned c = 0; c < MM_PG_NCLS; c++) {
+        struct mm_page *pg = th->cur[c];
+        if (pg != &none && !pg->used && !__atomic_load_n(&pg->remote, __ATOMIC_RELAXED) &&
+            pg->empty_ms <= since) {
+            th->cur[c] = &none;
+            give_back(pg);
+        }
+    }
+}
+
+static void sweep(struct mm_theap *th)
+{
+    uint64_t now = mm_os_coarse_ms();
+    if (now - th->sweep_ms < SWEEP_MS)
+        return;
+    th->sweep_ms = now;
+    if (!mm_lock())
+        return;
+    drop_empty(th, now - SWEEP_MS);
+    mm_unlock();
+}
+
+/* ---- the slow paths */
+
+/* A block of class cls, th claimed: from cur, after taking back its
+ * remote frees or carving fresh blocks; else from another page with room
+ * (one of avail, one of full that got frees since), else a new page. */
+static void *refill(struct mm_theap *th, unsigned cls)
+{
+    struct mm_page *pg = th->cur[cls];
+    if (pg->free)
+        return pop(pg);
+    sweep(th);
+    pg = th->cur[cls];                 /* the sweep may have given it back */
+    for (;;) {
+        if (pg != &none) {
+            collect(pg);
+            if (!pg->free && pg->fresh < pg->cap)
+                extend(pg);
+            if (pg->free)
+                return pop(pg);
+            push_page(&th->full[cls], pg, MM_PG_FULL);
+        }
+        if ((pg = th->avail[cls]) != NULL) {
+            unlink_page(&th->avail[cls], pg);
+        } else {
+            for (pg = th->full[cls]; pg; pg = pg->next)
+                if (pg->free || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
+                    break;
+            if (pg)
+                unlink_page(&th->full[cls], pg);
+            else if (!(pg = page_new(th, cls))) {
+                th->cur[cls] = &none;
+                return NULL;
+            }
+        }
+        pg->where = MM_PG_CUR;
+        th->cur[cls] = pg;
+    }
+}
+
+void mm_pages_tick(void)
+{
+    struct mm_theap *th = claim();
+    if (th) {
+        sweep(th);
+        unclaim(th);
+    }
+}
+
+void mm_pages_moved(struct mm_page *pg)
+{
+    if (!mm_th || pg->owner != mm_th)
+        return;                  /* a signal handler's free: the page moves later */
+    struct mm_theap *th = claim();
+    if (pg->used == 0 && pg->where != MM_PG_CUR) {
+        pg->empty_ms = mm_os_coarse_ms();
+        unlink_page(list_of(th, pg), pg);
+        if (th->nempty < KEEP_EMPTY) {
+            push_page(&th->empty, pg, MM_PG_EMPTY);
+            th->nempty++;
+        } else if (mm_lock()) {
+            give_back(pg);
+            mm_unlock();
+        } else {
+            push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);   /* re-entered: later */
+        }
+    } else if (pg->where == MM_PG_FULL) {
+        unlink_page(&th->full[pg->cls], pg);
+        push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);
+    }
+    unclaim(th);
+}
+
+void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
+{
+    long i = mm_pg_index(pg, p);
+    if (i < 0 || !(__atomic_load_n(&pg->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1))
+        mm_pages_bad_free(pg, p, fn);
+    uintptr_t old = __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
+    do
+        *(uint64_t *)p = old ^ mm_pg_mix(pg, (uintptr_t)p);
+    while (!__atomic_compare_exchange_n(&pg->remote, &old, (uintptr_t)p, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+}
+
+/* ---- thread heaps */
+
+static void leave_pages(struct mm_theap *th, struct mm_page *pg)
+{
+    while (pg) {
+        struct mm_page *next = pg->next;
+        if (pg != &none) {
+            collect(pg);
+            if (!pg->used) {
+                give_back(pg);
+            } else {
+                pg->owner = NULL;
+                push_page(&left[pg->cls], pg, MM_PG_LEFT);
+            }
+        }
+        pg = next;
+    }
+    (void)th;
+}
+
+/* Everything th holds to the chain or the left lists (lock held). */
+static void abandon(struct mm_theap *th)
+{
+    for (unsigned c = 0; c < MM_PG_NCLS; c++) {
+        struct mm_page *cur = th->cur[c];
+        th->cur[c] = &none;
+        if (cur != &none) {
+            cur->next = NULL;
+            leave_pages(th, cur);
+        }
+        leave_pages(th, th->avail[c]);
+        leave_pages(th, th->full[c]);
+        th->avail[c] = th->full[c] = NULL;
+    }
+    leave_pages(th, th->empty);
+    th->empty = NULL;
+    th->nempty = 0;
+    if (th->prev)
+        th->prev->next = th->next;
+    else
+        heaps = th->next;
+    if (th->next)
+        th->next->prev = th->prev;
+    th->next = spare_heaps;
+    spare_heaps = th;
+}
+
+static void thread_end(void *arg)
+{
+    struct mm_theap *th = arg;
+    mm_th = own = NULL;
+    gone = true;
+    if (!mm_lock())
+        return;
+    abandon(th);
+    mm_unlock();
+}
+
+void mm_pages_start(void)
+{
+    key_ok = pthread_key_create(&key, thread_end) == 0;
+    mm_pages_on = key_ok;
+}
+
+static struct mm_theap *make_heap(void)
+{
+    if (!mm_lock())
+        return NULL;
+    struct mm_theap *th = spare_heaps;
+    if (th) {
+        spare_heaps = th->next;
+    } else if ((th = mm_os_map_own(mm_page_round(sizeof *th))) == NULL) {
+        mm_unlock();
+        return NULL;
+    }
+    memset(th, 0, sizeof *th);
+    for (unsigned c = 0; c < MM_PG_NCLS; c++)
+        th->cur[c] = &none;
+    th->sweep_ms = mm_os_coarse_ms();
+    th->next = heaps;
+    if (heaps)
+        heaps->prev = th;
+    heaps = th;
+    mm_unlock();
+    own = th;
+    pthread_setspecific(key, th);   /* so that thread_end gets it */
+    return th;
+}
+
+void *mm_pages_malloc_nofast(size_t n)
+{
+    if (!mm_pages_on || n > MM_PG_MAX)
+        return NULL;
+    struct mm_theap *th = mm_th;
+    if (!th) {
+        if (own || gone)
+            return NULL;         /* claimed by the call a signal interrupted, or ending */
+        if (!(th = make_heap()))
+            return NULL;
+    }
+    mm_th = th;
+    claim();
+    void *r = refill(th, mm_pg_class(n));
+    unclaim(th);
+    return r;
+}
+
+/* ---- what the rest of the allocator asks */
+
+size_t mm_pages_usable(const void *p, const char *fn)
+{
+    struct mm_page *pg = mm_page_of(p);
+    if (!pg)
+        return 0;
+    long i = mm_pg_index(pg, p);
+    if (i < 0 || !(__atomic_load_n(&pg->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1))
+        mm_pages_bad_free(pg, p, fn);
+    return pg->size;
+}
+
+static void count_page(const struct mm_page *pg, struct mm_summary *s)
+{
+    size_t live = 0;
+    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
+        live += (size_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
+    s->live_blocks += live;
+    s->live_bytes += live * pg->size;
+    s->live_blocks--;                        /* the page's chunk, counted by the walk */
+    s->live_bytes -= mm_usable(pg->chunk);
+    s->cached_blocks += pg->fresh - live;
+    s->cached_bytes += (pg->fresh - live) * pg->size;
+}
+
+/* Left pages: their remote frees taken back, the emptied ones given back
+ * to the chain (lock held: the lock holder stands in for their owner). */
+static void tidy_left(void)
+{
+    bool was = inside;
+    inside = true;
+    for (unsigned c = 0; c < MM_PG_NCLS; c++)
+        for (struct mm_page *pg = left[c], *next; pg; pg = next) {
+            next = pg->next;
+            if (pg->rebuild)
+                rebuild(pg);
+            collect(pg);
+            if (!pg->used) {
+                unlink_page(&left[c], pg);
+                give_back(pg);
+            }
+        }
+    inside = was;
+}
+
+void mm_pages_summarize(struct mm_summary *s)
+{
+    if (mm_pages_on && !inside)
+        tidy_left();
+    mm_summarize(s);
+    for (struct mm_page *pg = all_pages; pg; pg = pg->all_next)
+        count_page(pg, s);
+}
+
+void mm_pages_flush(void)
+{
+    if (!mm_pages_on || inside)
+        return;
+    tidy_left();
+    /* this thread's empty pages, unless a call of its own is working on them */
+    struct mm_theap *th = claim();
+    if (th) {
+        inside = true;
+        drop_empty(th, UINT64_MAX);
+        inside = false;
+        unclaim(th);
+    }
+}
+
+/* The child of fork has one thread: the other heaps are gone, and their
+ * lists may have been half-way through a change. Their pages are found in
+ * the list of every page instead, and left, to be rebuilt from their bits
+ * when adopted (their owners may have been stopped in the middle of a
+ * call). Lock held. */
+void mm_pages_after_fork_child(void)
+{
+    for (unsigned c = 0; c < MM_PG_NCLS; c++)
+        left[c] = NULL;
+    for (struct mm_page *pg = all_pages; pg; pg = pg->all_next) {
+        if (own && pg->owner == own)
+            continue;
+        pg->owner = NULL;
+        pg->rebuild = 1;
+        push_page(&left[pg->cls], pg, MM_PG_LEFT);
+    }
+    struct mm_theap *th = heaps;
+    heaps = own;
+    if (own)
+        own->next = own->prev = NULL;
+    for (struct mm_theap *next; th; th = next) {
+        next = th->next;
+        if (th == own)
+            continue;
+        th->next = spare_heaps;
+        spare_heaps = th;
+    }
+}
+
+/* ---- the checker's part */
+
+static int check_page(const struct mm_page *pg, bool mine, void (*complain)(const char *, const void *))
+{
+    int bad = 0;
+    if (mm_page_of((void *)pg->start) != pg && pg->where != MM_PG_NONE) {
+        complain("page not in the page map", (void *)pg->start);
+        bad++;
+    }
+    if (!mm_head_ok(pg->chunk) || !mm_inuse(pg->chunk) || mm_size(pg->chunk) < pg->bytes) {
+        complain("page whose chunk is not in use", (void *)pg->start);
+        bad++;
+    }
+    if (!mine || pg->rebuild)
+        return bad;
+    uint32_t live = 0, listed = 0;
+    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
+        live += (uint32_t)__builtin_popcountll(pg->bits[w]);
+    for (uintptr_t b = pg->free; b && listed <= pg->cap; listed++) {
+        long i = mm_pg_index(pg, (void *)b);
+        if (i < 0 || (uint32_t)i >= pg->fresh || (pg->bits[i >> 6] >> (i & 63) & 1)) {
+            complain("free list of a page holds a block that is not free", (void *)b);
+            return bad + 1;
+        }
+        b = *(uint64_t *)b ^ mm_pg_mix(pg, b);
+    }
+    if (live != pg->used || live + listed != pg->fresh) {
+        complain("page counts disagree with its bits and free list", (void *)pg->start);
+        bad++;
+    }
+    return bad;
+}
+
+/* Every page is in the page map and its chunk in use; this thread's own
+ * pages (unless a call of its own is working on them) and the left ones
+ * also agree with their bits. Other threads' pages change without the
+ * lock: only what does not change is checked. */
+int mm_pages_check(void (*complain)(const char *what, const void *where))
+{
+    int bad = 0;
+    bool mine = own && mm_th == own;
+    for (struct mm_page *pg = all_pages; pg; pg = pg->all_next)
+        bad += check_page(pg, (mine && pg->owner == own) || pg->where == MM_PG_LEFT, complain);
+    return bad;
+}
+
+/* ---- reports */
+
+void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn)
+{
+    if ((uintptr_t)p % MM_ALIGN)
+        mm_die(fn, "invalid pointer %p: not %u-byte aligned, so not from malloc", p, MM_ALIGN);
+    long i = mm_pg_index(pg, p);
+    if (i < 0)
+        mm_die(fn, "invalid pointer %p: not the start of a block (or its header was overwritten)", p);
+    mm_die(fn, "%s %p (%u-byte block)", strcmp(fn, "free") == 0 ? "double free of" : "freed pointer", p,
+           pg->size);
+}
+
+void mm_pages_bad_link(struct mm_page *pg, uintptr_t b)
+{
+    mm_die("malloc", "the free %u-byte block %p was written after it was freed (use after free, "
+                     "or a second free after a write)", pg->size, (void *)b);
+}
+
+void mm_pages_bad_head(struct mm_page *pg, uintptr_t b)
+{
+    mm_die("malloc", "the free list of the %u-byte blocks leads to %p, which is %s (a link in a freed "
+                     "block was forged)", pg->size, (void *)b,
+           b - pg->start >= pg->span ? "outside their page" : "a block in use");
+}

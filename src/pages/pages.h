@@ -1,0 +1,229 @@
+/* pages.h -- per-thread heaps of pages that hold blocks of one size each.
+ * Above heap/ and base/.
+ *
+ * A page is one chunk of the chain (heap/), 64 KiB or more, carved with
+ * its start on a 4 KiB boundary. Its blocks have no header: block i of a
+ * page of class size s starts at start + i * s. What the allocator knows
+ * of a page lives out of the program's reach, in the page's record
+ * (records are mapped apart, never in the heap):
+ *
+ *     page map (4 KiB granules)         record
+ *     p >> 12 ---------------------->   free list head, blocks out, size,
+ *                                        owner, remote list, one bit per
+ *                                        block: allocated or not
+ *     chunk header   page start
+ *     v              v
+ *     +------+-------+--------+--------+--------+-- ... --+--------+----+
+ *     | prev | head  | block 0| block 1| block 2|         | block k|    |
+ *     +------+-------+--------+--------+--------+-- ... --+--------+----+
+ *                                                           next chunk's
+ *                                                           header ---^
+ *
+ * A free block of the owner's list holds, in its first word, the address
+ * of the next free block mixed with its own address and the process's
+ * secret; malloc checks that what it finds there is a free block of the
+ * page before it trusts it, so a write after free is seen when the block
+ * comes out again.
+ *
+ * The owner allocates and frees without a lock and without an atomic
+ * instruction; another thread's free is pushed on the page's remote list
+ * (one compare-and-swap), which the owner takes back when its own list
+ * runs dry. The lock is taken only to get a page from the chain, give one
+ * back, or adopt one that an exited thread left. */
+#ifndef MM_PAGES_H
+#define MM_PAGES_H
+
+#include "../heap/heap.h"
+
+/* The size classes: every 16 bytes up to 128, then eight a power of two
+ * (a block is at most 12.5% bigger than what was asked, beyond 128 bytes),
+ * up to MM_PG_MAX. */
+#define MM_PG_MAX   32768u
+#define MM_PG_NCLS  72u
+#define MM_PG_GRAIN 12u                 /* the page map's granule: 4 KiB */
+#define MM_PG_MAXBLOCKS 4096u           /* 64 KiB of 16-byte blocks */
+
+extern const uint8_t mm_pg_small_class[65];   /* (n + 15) / 16 -> class, n <= 1024 */
+static inline unsigned mm_pg_class(size_t n)
+{
+    if (MM_LIKELY(n <= 1024))
+        return mm_pg_small_class[(n + 15) >> 4];
+    unsigned e = 63u - (unsigned)__builtin_clzll(n - 1);       /* n in (2^e, 2^(e+1)] */
+    return 8 + (e - 7) * 8 + (unsigned)((n - 1 - ((size_t)1 << e)) >> (e - 3));
+}
+size_t mm_pg_class_size(unsigned cls);
+
+struct mm_theap;
+/* Where a page is: its heap's cur, avail, full or empty pages, or left. */
+enum { MM_PG_NONE, MM_PG_CUR, MM_PG_AVAIL, MM_PG_FULL, MM_PG_EMPTY, MM_PG_LEFT };
+struct mm_page {
+    /* the fast paths': one cache line */
+    uintptr_t free;                 /* first block of the free list, 0: none */
+    uintptr_t start;                /* block 0 */
+    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
+    uint32_t pad;
+    uint64_t key;                   /* mixed into the links of this page's free blocks */
+    struct mm_theap *owner;         /* NULL: left by a thread that ended, or not a page */
+    uint32_t span;                  /* cap * size */
+    uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
+    uint32_t size;                  /* block size */
+    uint8_t cls, where, rebuild;
+    /* the slow paths' */
+    uint32_t cap, fresh;            /* blocks it holds; of those, carved so far */
+    struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
+    struct mm_page *all_next, *all_prev;   /* every page, under the lock */
+    struct mm_rslab *slab;          /* the mapping the record lives in */
+    uintptr_t remote;               /* (atomic) other threads' frees (first word: next, mixed) */
+    mm_chunk *chunk;                /* the page's chunk in the chain */
+    size_t bytes;                   /* the page's chunk size */
+    uint64_t empty_ms;              /* when it last ran empty */
+    uint64_t bits[MM_PG_MAXBLOCKS / 64];   /* 1: allocated */
+} __attribute__((aligned(64)));
+
+/* The page map: 4 KiB granule -> the record of the page that covers it. */
+extern struct mm_page **mm_pmap[1u << 15];
+static inline struct mm_page *mm_page_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    struct mm_page **l2 = mm_pmap[(a >> 32) & 0x7fff];
+    return l2 ? l2[(a >> MM_PG_GRAIN) & 0xfffff] : NULL;
+}
+
+/* The mix of a free block's link with its address and its page's key
+ * (drawn from the secret when the page is laid out). */
+static inline uintptr_t mm_pg_mix(const struct mm_page *pg, uintptr_t b)
+{
+    uint64_t x = (b ^ pg->key) * UINT64_C(0x9fb21c651e98df25);
+    return x << 32 | x >> 32;
+}
+
+struct mm_theap {
+    struct mm_page *cur[MM_PG_NCLS];      /* the page malloc takes from, per class */
+    struct mm_page *avail[MM_PG_NCLS];    /* other pages with room */
+    struct mm_page *full[MM_PG_NCLS];     /* pages with none (remote frees may come) */
+    struct mm_page *empty;                /* empty pages kept for any class */
+    unsigned nempty;
+    uint64_t sweep_ms;
+    struct mm_theap *next, *prev;         /* every heap, under the lock */
+};
+
+/* This thread's heap for the fast paths; NULL while a call works on it (a
+ * signal handler that comes in then takes the chain's way), and until
+ * the pages are on. */
+extern __thread struct mm_theap *mm_th MM_TLS;
+/* The pages serve small blocks (set at start, when no debugging option
+ * keeps records: those blocks go through the chain). */
+extern bool mm_pages_on;
+void mm_pages_start(void);
+
+/* The slow paths. malloc's: the page of n's class ran dry, or this thread
+ * has no heap yet (it is made); NULL when the pages cannot serve n now (a
+ * signal handler came in while its thread works on its heap, the thread
+ * is ending, no memory): the chain serves it. free's: a page of this
+ * thread's that ran empty or is full no more moves to its list; a block
+ * of another thread's page goes on its remote list. */
+void *mm_pages_malloc_nofast(size_t n);
+void mm_pages_moved(struct mm_page *pg);
+void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
+/* Reports and aborts. */
+__attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn);
+__attribute__((noreturn, cold)) void mm_pages_bad_link(struct mm_page *pg, uintptr_t b);
+__attribute__((noreturn, cold)) void mm_pages_bad_head(struct mm_page *pg, uintptr_t b);
+
+/* The index of block p of page pg, or -1 when p is not a block boundary
+ * (offsets are below 2^18, so the product is exact). */
+static inline long mm_pg_index(const struct mm_page *pg, const void *p)
+{
+    uintptr_t off = (uintptr_t)p - pg->start;
+    if (MM_UNLIKELY(off >= pg->span))
+        return -1;
+    uint32_t i = (uint32_t)((off * pg->inv) >> 32);
+    return MM_LIKELY((uintptr_t)i * pg->size == off) ? (long)i : -1;
+}
+
+/* The fast paths: inline, no lock, no atomic, no call. NULL / false: the
+ * caller goes on to mm_pages_malloc_nofast / the slow path.
+ *
+ * malloc trusts no link: the link in the block it hands out must decode
+ * to a block of the page (or the end of the list), and the block at the
+ * head of the list must be free by the bits (test-and-set) before it is
+ * handed out. A link is the next block mixed with its holder's address
+ * and a key from the secret, so whatever the program wrote there after
+ * free decodes to an address far outside the page: the block is named
+ * when it is handed out again. (A link forged to decode into the page, to
+ * a block in use, is caught at the next malloc.) */
+static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
+{
+    struct mm_theap *th = mm_th;
+    if (MM_UNLIKELY(!th || n > MM_PG_MAX))
+        return NULL;
+    struct mm_page *pg = th->cur[mm_pg_class(n)];
+    mm_th = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uintptr_t b = pg->free, off = b - pg->start;
+    void *r = NULL;
+    if (MM_LIKELY(b != 0)) {
+        uint32_t i = (uint32_t)((off * pg->inv) >> 32);
+        uint64_t w = pg->bits[i >> 6], m = UINT64_C(1) << (i & 63);
+        if (MM_UNLIKELY(off >= pg->span || (w & m)))
+            mm_pages_bad_head(pg, b);
+        pg->bits[i >> 6] = w | m;
+        uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
+        if (MM_UNLIKELY(next - pg->start >= pg->span) && next)
+            mm_pages_bad_link(pg, b);
+        pg->free = next;
+        pg->used++;
+        r = (void *)b;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mm_th = th;
+    return r;
+}
+
+/* true: p was a page block, and is freed. */
+static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const char *fn)
+{
+    struct mm_page *pg = mm_page_of(p);
+    if (MM_LIKELY(!pg))
+        return false;
+    struct mm_theap *th = mm_th;
+    if (MM_UNLIKELY(!th || pg->owner != th)) {
+        mm_pages_free_remote(pg, p, fn);
+        return true;
+    }
+    mm_th = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    long i = mm_pg_index(pg, p);
+    uint64_t m = UINT64_C(1) << (i & 63);
+    if (MM_UNLIKELY(i < 0 || !(pg->bits[i >> 6] & m)))
+        mm_pages_bad_free(pg, p, fn);
+    pg->bits[i >> 6] &= ~m;
+    *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
+    pg->free = (uintptr_t)p;
+    uint32_t used = --pg->used;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mm_th = th;
+    /* a page that is not cur, emptied or no longer full, moves */
+    if (MM_UNLIKELY(pg->where != MM_PG_CUR) && (used == 0 || pg->where == MM_PG_FULL))
+        mm_pages_moved(pg);
+    return true;
+}
+
+/* The usable size of page block p, checked (fn names the caller in a
+ * report); 0 when p is not in a page. */
+size_t mm_pages_usable(const void *p, const char *fn);
+/* The heap's summary (mm_summarize), with each page's blocks counted
+ * instead of its chunk: allocated ones live, free ones cached. Lock held;
+ * other threads' pages are read as they are at that moment. */
+void mm_pages_summarize(struct mm_summary *s);
+/* Now and then (every MM_TICK allocations): this thread's pages that
+ * stayed empty a second go back to the chain (lock not held). */
+#define MM_TICK 65536u
+void mm_pages_tick(void);
+/* Gives back this thread's empty pages (lock held). */
+void mm_pages_flush(void);
+void mm_pages_after_fork_child(void);
+/* The checker's part: this thread's pages and the left ones are sound. */
+int mm_pages_check(void (*complain)(const char *what, const void *where));
+
+#endif
