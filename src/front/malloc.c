@@ -14,7 +14,7 @@
  * if mmap fails. Lock not held. */
 void *mm_alloc_big(size_t n, size_t align, const char *fn)
 {
-    void *p = mm_big_alloc(n, align);
+    void *p = mm_big_alloc(n, align, false);
     if (p)
         return p;
     if (!mm_enter())
@@ -47,6 +47,11 @@ bool mm_plain_is_big(size_t nb, size_t align)
 
 void *mm_alloc_plain(size_t n, size_t align, const char *fn)
 {
+    if (align > MM_ALIGN && mm_pages_on) {
+        void *p = mm_pages_memalign(n, align);
+        if (p)
+            return p;
+    }
     size_t nb = mm_plain_size(n, align);
     if (MM_UNLIKELY(!mm_enter()))
         return mm_reentered_alloc(n, align, fn);
@@ -83,9 +88,14 @@ __attribute__((noinline)) void *mm_malloc_slow(size_t n)
 
 void *mm_calloc(size_t total)
 {
+    /* A fresh mapping is already zero (a kept one is not taken). */
+    if (mm_plain_is_big(mm_request_size(total), MM_ALIGN)) {
+        void *p = mm_big_alloc(total, MM_ALIGN, true);
+        if (p)
+            return p;
+    }
     void *p = mm_malloc(total);
-    /* A fresh mapping is already zero. */
-    if (p && (mm_page_of(p) || mm_reserve_owns(p) || !(mm_chunk_of_mem(p)->head & MM_MMAPPED)))
+    if (p)
         memset(p, 0, total);
     return p;
 }

@@ -609,6 +609,22 @@ void *mm_pages_malloc_nofast(size_t n)
     return r;
 }
 
+void *mm_pages_memalign(size_t n, size_t align)
+{
+    if (align > ((size_t)1 << MM_PG_GRAIN) || n > MM_PG_MAX)
+        return NULL;
+    /* the smallest class that holds n and is a multiple of align: its
+     * blocks lie at multiples of their size from a 4 KiB boundary */
+    unsigned cls = mm_pg_class(n < align ? align : n);
+    while (cls < MM_PG_NCLS && mm_pg_class_size(cls) % align)
+        cls++;
+    if (cls == MM_PG_NCLS)
+        return NULL;
+    size_t size = mm_pg_class_size(cls);
+    void *p = mm_pages_malloc(size);
+    return p ? p : mm_pages_malloc_nofast(size);
+}
+
 /* ---- what the rest of the allocator asks */
 
 size_t mm_pages_usable(const void *p, const char *fn)

@@ -124,6 +124,9 @@ void mm_pages_start(void);
  * of another thread's page goes on its remote list. */
 void *mm_pages_malloc_nofast(size_t n);
 void mm_pages_moved(struct mm_page *pg);
+/* n bytes aligned to align (a power of two up to 4 KiB) from a class whose
+ * size align divides; NULL: not from the pages (the chain serves it). */
+void *mm_pages_memalign(size_t n, size_t align);
 void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
 /* Reports and aborts. */
 __attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn);

@@ -24,11 +24,11 @@ static void handler(int sig)
     static unsigned k;
     k++;
     /* allocate, grow, free: some of these land while malloc holds its lock */
-    /* a block of the chain (aligned blocks come from there): the heap is
-     * what the signal interrupted, so this call finds the lock held and is
-     * served apart (small blocks come from this thread's pages, which need
-     * no lock) */
-    free(memalign(64, 100 + k % 300));
+    /* a block of the chain (an alignment beyond 4 KiB comes from there):
+     * the heap is what the signal interrupted, so this call finds the lock
+     * held and is served apart (small blocks come from this thread's
+     * pages, which need no lock) */
+    free(memalign(8192, 64 + k % 300));
     void *p = malloc(16 + k % 300);
     p = realloc(p, 40 + k % 900);
     memset(p, 7, 40 + k % 900);
