@@ -4,37 +4,114 @@
  * holds the chunk's offset from the start of the mapping (non-zero when a
  * large alignment asked for the block to start further in). The set of
  * their user pointers tells free which pointers are ours without touching
- * memory outside our regions; a short ring of recently unmapped pointers
- * lets a second free of one be called a double free. */
+ * memory outside our regions; a short ring of recently freed pointers lets
+ * a second free of one be called a double free.
+ *
+ * A freed mapping is kept a while for the next big block that fits it (no
+ * mmap, no munmap, no page faults): a few of them, up to KEEP_BYTES, each
+ * unmapped after KEEP_MS without use (checked at each big free and at the
+ * allocation path's tick), all of them by malloc_trim or when mmap fails. */
 #include "heap.h"
 
 #define RECENT 64
+#define KEEP 8
+#define KEEP_BYTES (64u << 20)
+#define KEEP_MS 1000
 
 static mm_pset live;
 static size_t bytes;
 static uintptr_t recent[RECENT];
 static unsigned recent_next;
+static struct { char *base; size_t len; uint64_t ms; } kept[KEEP];   /* lock held */
+static size_t kept_bytes;
+static unsigned kept_count;
 
 static void *base_of(const mm_chunk *c) { return (char *)c - c->prev_size; }
 static size_t len_of(const mm_chunk *c) { return c->prev_size + mm_size(c); }
 
-void *mm_big_alloc(size_t n, size_t align)
+/* Unmaps the kept mappings unused since before `since` (lock held). */
+static void unkeep(uint64_t since)
+{
+    for (unsigned i = 0; i < KEEP; i++)
+        if (kept[i].base && kept[i].ms <= since) {
+            mm_os_unmap(kept[i].base, kept[i].len);
+            kept_bytes -= kept[i].len;
+            kept_count--;
+            kept[i].base = NULL;
+        }
+}
+
+void mm_big_decay(void)
+{
+    if (kept_count)
+        unkeep(mm_os_coarse_ms() - KEEP_MS);
+}
+
+void mm_big_trim(void)
+{
+    unkeep(UINT64_MAX);
+}
+
+size_t mm_big_kept(size_t *count)
+{
+    *count = kept_count;
+    return kept_bytes;
+}
+
+/* A kept mapping of len bytes to a quarter more, where a block of n bytes
+ * aligned to align fits; NULL if none (lock held). */
+static char *take_kept(size_t len, size_t *got)
+{
+    for (unsigned i = 0; i < KEEP; i++)
+        if (kept[i].base && kept[i].len >= len && kept[i].len - len <= len / 4) {
+            char *m = kept[i].base;
+            *got = kept[i].len;
+            kept_bytes -= kept[i].len;
+            kept_count--;
+            kept[i].base = NULL;
+            return m;
+        }
+    return NULL;
+}
+
+void *mm_big_alloc(size_t n, size_t align, bool zero)
 {
     if (align < MM_ALIGN)
         align = MM_ALIGN;
     /* Over-map by the alignment, then unmap the pages before and after. */
     size_t len = mm_page_round(n + MM_HDR + (align > MM_ALIGN ? align : 0));
-    char *m = mm_os_map(len);
-    if (!m)
-        return NULL;
-    char *mem = (char *)mm_align_up((uintptr_t)m + MM_HDR, align);
-    mm_chunk *c = mm_chunk_of_mem(mem);
-    char *lo = (char *)((uintptr_t)c & ~(uintptr_t)(mm_page - 1));
-    char *hi = (char *)mm_page_round((uintptr_t)mem + n);
-    if (lo > m)
-        mm_os_unmap(m, (size_t)(lo - m));
-    if (hi < m + len)
-        mm_os_unmap(hi, (size_t)(m + len - hi));
+    char *m = NULL, *lo, *hi;
+    size_t got = 0;
+    if (!zero && mm_lock()) {      /* a kept mapping is not zero */
+        m = take_kept(len, &got);
+        mm_unlock();
+    }
+    char *mem;
+    mm_chunk *c;
+    if (m) {
+        /* the whole mapping is the block's */
+        mem = (char *)mm_align_up((uintptr_t)m + MM_HDR, align);
+        c = mm_chunk_of_mem(mem);
+        lo = m;
+        hi = m + got;
+    } else {
+        if (!(m = mm_os_map(len))) {
+            if (!mm_lock())
+                return NULL;
+            unkeep(UINT64_MAX);        /* short of memory: the kept ones first */
+            mm_unlock();
+            if (!(m = mm_os_map(len)))
+                return NULL;
+        }
+        mem = (char *)mm_align_up((uintptr_t)m + MM_HDR, align);
+        c = mm_chunk_of_mem(mem);
+        lo = (char *)((uintptr_t)c & ~(uintptr_t)(mm_page - 1));
+        hi = (char *)mm_page_round((uintptr_t)mem + n);
+        if (lo > m)
+            mm_os_unmap(m, (size_t)(lo - m));
+        if (hi < m + len)
+            mm_os_unmap(hi, (size_t)(m + len - hi));
+    }
     c->prev_size = (size_t)((char *)c - lo);
     mm_set_head(c, (size_t)(hi - (char *)c) | MM_MMAPPED | MM_INUSE);
 
@@ -67,8 +144,21 @@ void mm_big_free(mm_chunk *c)
     }
     mm_pset_del(&live, mem);
     recent[recent_next++ % RECENT] = mem;
-    bytes -= len_of(c);
-    mm_os_unmap(base_of(c), len_of(c));
+    bytes -= len;
+    uint64_t now = mm_os_coarse_ms();
+    if (kept_count)
+        unkeep(now - KEEP_MS);
+    if (len <= KEEP_BYTES / 4 && kept_bytes + len <= KEEP_BYTES)
+        for (unsigned i = 0; i < KEEP; i++)
+            if (!kept[i].base) {
+                kept[i].base = base_of(c);
+                kept[i].len = len;
+                kept[i].ms = now;
+                kept_bytes += len;
+                kept_count++;
+                return;
+            }
+    mm_os_unmap(base_of(c), len);
 }
 
 void *mm_big_realloc(mm_chunk *c, size_t n)

@@ -250,10 +250,12 @@ static size_t release_chunk(mm_chunk *c)
  * them, largest first. A program that frees most of its memory gets it
  * back; one that keeps churning through a heap of the same size does not
  * pay for page faults on memory it is about to use again. Blocks parked in
- * thread caches can leave many free chunks between them, none big enough
- * to be released on its own, which is why this looks at the total. */
+ * thread caches or pages can leave many free chunks between them, none big
+ * enough to be released on its own, which is why this looks at the total.
+ * First, the freed mappings kept a second without use are unmapped. */
 static void purge(void)
 {
+    mm_big_decay();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
@@ -456,6 +458,7 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
 
 size_t mm_heap_trim(size_t pad)
 {
+    mm_big_trim();
     size_t n = trim_top(pad, true);
     for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "malloc_trim"))

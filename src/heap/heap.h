@@ -103,8 +103,14 @@ mm_chunk *mm_bin_fd(const mm_chunk *c), *mm_bin_bk(const mm_chunk *c);   /* deco
 bool mm_bin_marked(unsigned i);            /* the bitmap's bit for bin i */
 
 /* ---- big.c: blocks that get their own mapping. */
-void *mm_big_alloc(size_t n, size_t align);         /* no lock needed */
+/* zero: the block must be zero (calloc): never a kept mapping. */
+void *mm_big_alloc(size_t n, size_t align, bool zero);   /* no lock needed */
 void mm_big_free(mm_chunk *c);
+/* The kept mappings: those unused a second unmapped (decay), or all (trim);
+ * their bytes and count. */
+void mm_big_decay(void);
+void mm_big_trim(void);
+size_t mm_big_kept(size_t *count);
 void *mm_big_realloc(mm_chunk *c, size_t n);         /* NULL: not moved */
 bool mm_big_owns(const void *p);
 bool mm_big_recently_freed(const void *p);

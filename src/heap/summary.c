@@ -57,6 +57,9 @@ void mm_summarize(struct mm_summary *s)
         s->top_bytes = mm_size(mm_heap.top);
     mm_big_each(count_big, s);
     s->mapped_bytes = mm_big_bytes();
+    size_t kept;
+    s->cached_bytes += mm_big_kept(&kept);     /* freed mappings kept for reuse */
+    s->cached_blocks += kept;
     s->released_bytes = mm_heap.released;
     s->foreign_brk = mm_heap.foreign_brk;
 }

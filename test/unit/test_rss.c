@@ -12,7 +12,7 @@ static char *p[N];
 static void settle(size_t base, const char *what)
 {
     usleep(1100 * 1000);
-    free(malloc(40000));          /* too big for a thread cache */
+    free(malloc(40000));          /* a block of the chain */
     size_t now = rss_bytes();
     struct mymalloc_heap_info h;
     mymalloc_heap_info(&h);
@@ -69,7 +69,7 @@ int main(void)
     settle(base, "blocks freed in random order");
     free(pin);
 
-    /* Big blocks are unmapped. */
+    /* Big blocks are unmapped (a few kept for reuse, a second at most). */
     for (int i = 0; i < 100; i++) {
         p[i] = malloc(1u << 20);
         memset(p[i], 1, 1u << 20);
