@@ -225,6 +225,24 @@ static size_t trim_top(size_t pad, bool force)
     return n;
 }
 
+/* A top past trim_threshold goes back: at once when the program set the
+ * thresholds (mallopt, the options: glibc's rule), else at most once a
+ * second, at a free into top or at the tick, so that a program that frees
+ * and allocates big blocks in turn does not lower the break and fault the
+ * pages in again each time. */
+static void trim_decayed(void)
+{
+    if (!H.top || mm_size(H.top) < H.trim_threshold)
+        return;
+    if (!H.thresholds_fixed) {
+        uint64_t now = mm_os_coarse_ms();
+        if (H.last_trim_ms && now - H.last_trim_ms < 1000)
+            return;
+        H.last_trim_ms = now;
+    }
+    trim_top(H.top_pad, false);
+}
+
 /* Releases the pages inside a binned free chunk of MM_RELEASE_MIN bytes or
  * more, keeping its header, links and dirty count; the footer is in the
  * next chunk. */
@@ -252,10 +270,12 @@ static size_t release_chunk(mm_chunk *c)
  * pay for page faults on memory it is about to use again. Blocks parked in
  * thread caches or pages can leave many free chunks between them, none big
  * enough to be released on its own, which is why this looks at the total.
- * First, the freed mappings kept a second without use are unmapped. */
+ * First, the freed mappings kept a second without use are unmapped, and
+ * top trimmed if it is due. */
 static void purge(void)
 {
     mm_big_decay();
+    trim_decayed();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
@@ -271,8 +291,9 @@ static void purge(void)
     if (H.last_purge_ms && now - H.last_purge_ms < 1000)
         return;
     H.last_purge_ms = now;
-    /* This thread's cache goes back first: what it holds is scattered over
-     * the heap, cutting the free memory into pieces too small to release. */
+    /* This thread's empty pages (or cache) go back first: what it holds is
+     * scattered over the heap, cutting the free memory into pieces too
+     * small to release; given back, they may join top. */
     H.purging = true;
     if (mm_heap_purge_hook)
         mm_heap_purge_hook();
@@ -280,6 +301,10 @@ static void purge(void)
     for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);
+    if (H.top && mm_size(H.top) >= H.trim_threshold) {
+        trim_top(H.top_pad, false);
+        H.last_trim_ms = now;
+    }
     H.used_peak = used;
 }
 
@@ -374,8 +399,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     if (next == H.top) {
         H.top_dirty += dirty;
         set_top(c, size + mm_size(next));
-        if (mm_size(c) >= H.trim_threshold)
-            trim_top(H.top_pad, false);
+        trim_decayed();
         return;
     }
     /* Purge, not release now: a program that frees a large run often

@@ -34,7 +34,7 @@ struct mm_heap {
     size_t free_dirty;          /* of those, bytes that may be resident */
     size_t used_peak;           /* the most in use since the last purge */
     bool purging;
-    uint64_t last_purge_ms;
+    uint64_t last_purge_ms, last_trim_ms;
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */
