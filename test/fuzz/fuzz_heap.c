@@ -8,9 +8,14 @@
  * a size). A shadow record of every live block (its size, alignment and a
  * content pattern) is checked before each free and realloc, and the heap
  * checker runs every 32 operations and at the end of every input. Any
- * difference aborts, which libFuzzer reports as a crash with the input. */
+ * difference aborts, which libFuzzer reports as a crash with the input.
+ * One operation hands a block to a second thread, which frees it (onto its
+ * page's remote list, when it is a block of a page) and allocates the
+ * block that replaces it (in a page of its own, which this thread frees
+ * into later): the cross-thread paths of the pages. */
 #include "../../src/debug/debug.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +68,8 @@ static void check_heap(void)
         bug("the heap checker found errors", 0);
 }
 
-/* Sizes: mostly small, some around the thread cache's limit and the mmap
- * threshold, where the code paths change. */
+/* Sizes: mostly small, some around 1 KiB (where the classes change step)
+ * and the mmap threshold, where the code paths change. */
 static size_t size_of(unsigned char a, unsigned char b)
 {
     size_t v = (size_t)a << 8 | b;
@@ -74,6 +79,50 @@ static size_t size_of(unsigned char a, unsigned char b)
     case 2: return 120000 + (v & 0x3fff) * 2;      /* around 128 KiB */
     default: return v & 0x3fff;                    /* up to 16 KiB */
     }
+}
+
+/* The second thread: frees job_free, then mallocs job_n bytes. */
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cond = PTHREAD_COND_INITIALIZER;
+static void *job_free, *job_got;
+static size_t job_n;
+static int job_state;             /* 0 idle, 1 asked, 2 done */
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&job_lock);
+    for (;;) {
+        while (job_state != 1)
+            pthread_cond_wait(&job_cond, &job_lock);
+        mm_free(job_free);
+        job_got = mm_malloc(job_n);
+        job_state = 2;
+        pthread_cond_broadcast(&job_cond);
+    }
+    return NULL;
+}
+
+static unsigned char *elsewhere(void *free_it, size_t n)
+{
+    static pthread_t t;
+    static int started;
+    if (!started) {
+        if (pthread_create(&t, NULL, worker, NULL) != 0)
+            abort();
+        started = 1;
+    }
+    pthread_mutex_lock(&job_lock);
+    job_free = free_it;
+    job_n = n;
+    job_state = 1;
+    pthread_cond_broadcast(&job_cond);
+    while (job_state != 2)
+        pthread_cond_wait(&job_cond, &job_lock);
+    job_state = 0;
+    unsigned char *got = job_got;
+    pthread_mutex_unlock(&job_lock);
+    return got;
 }
 
 static void put(int i, unsigned char *p, size_t n, size_t align, unsigned char seed)
@@ -91,6 +140,19 @@ static void drop(int i)
     mm_free(slot[i].p);
     slot[i].p = NULL;
     slot[i].n = 0;
+}
+
+/* What the library's constructor does when no debugging option is on:
+ * small blocks in the pages (init.c is not linked in here). */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    mm_front_init();
+    if (!mm_pages_on) {
+        mm_pages_start();
+        mm_heap_purge_hook = mm_pages_flush;
+    }
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
@@ -153,11 +215,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
         case 7:
             verify(i, SIZE_MAX);
             break;
-        case 8:
-            if (mm_lock()) {                    /* hand the thread cache back */
-                mm_cache_flush();
-                mm_unlock();
-            }
+        case 8:                                 /* freed and replaced by the other thread */
+            verify(i, SIZE_MAX);
+            p = elsewhere(slot[i].p, n);
+            slot[i].p = NULL;
+            slot[i].n = 0;
+            if (p)
+                put(i, p, n, 16, op);
             break;
         default:
             mm_trim(n);
