@@ -549,6 +549,8 @@ static void abandon(struct mm_theap *th)
     spare_heaps = th;
 }
 
+static void tidy_left(void);
+
 static void thread_end(void *arg)
 {
     struct mm_theap *th = arg;
@@ -557,6 +559,9 @@ static void thread_end(void *arg)
     if (!mm_lock())
         return;
     abandon(th);
+    /* the pages left before, which other threads' frees may have emptied
+     * since: back to the chain now, not when a thread adopts them */
+    tidy_left();
     mm_unlock();
 }
 
