@@ -254,6 +254,8 @@ static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
  * holder for a left page). */
 static void collect(struct mm_page *pg)
 {
+    if (!__atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
+        return;                  /* (an exchange would take the line from the freeing threads) */
     uintptr_t r = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE);
     while (r) {
         uintptr_t next = *(uint64_t *)r ^ mm_pg_mix(pg, r);
