@@ -49,8 +49,10 @@ PL
     work >"$T/plain.out" 2>"$T/plain.err"
     export LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=stats=1
     work >"$T/lib.out" 2>"$T/lib.err"
+    export MYMALLOC_OPTIONS="heapmap=$T/quiet.%p.svg"
+    work >"$T/quiet.out" 2>"$T/quiet.err"
     unset LD_PRELOAD MYMALLOC_OPTIONS
-    plain_status=0 lib_status=0
+    plain_status=0 lib_status=0 quiet_status=0
     assert_loaded git
     assert_same
     assert_quiet

@@ -10,22 +10,40 @@ common_setup() {
     cd "$T"
 }
 
-# Runs "$@" without and with the library, stats=1 on; stdout and stderr
-# of each go to $T/plain.{out,err} and $T/lib.{out,err}; the statuses to
-# $plain_status and $lib_status.
+# Runs "$@" without the library, with it and stats=1 on (every block in the
+# chain, with its record), and with it as it runs by default (small blocks
+# in the pages; the only option a heap map drawn at exit by each process,
+# $T/quiet.PID.svg, which proves the library ran there and keeps the
+# pages on). stdout and stderr of each go to $T/{plain,lib,quiet}.{out,err};
+# the statuses to $plain_status, $lib_status and $quiet_status.
 run_both() {
-    plain_status=0 lib_status=0
+    plain_status=0 lib_status=0 quiet_status=0
     "$@" >"$T/plain.out" 2>"$T/plain.err" || plain_status=$?
     LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=stats=1 "$@" >"$T/lib.out" 2>"$T/lib.err" || lib_status=$?
+    rm -f "$T"/quiet.*.svg
+    LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="heapmap=$T/quiet.%p.svg" "$@" >"$T/quiet.out" 2>"$T/quiet.err" ||
+        quiet_status=$?
 }
 
-# The preloaded run printed the same and ended the same as the plain one.
+# Both preloaded runs printed the same and ended the same as the plain one,
+# and the default one drew its heap map (it was loaded) and said nothing.
 assert_same() {
-    if [[ $plain_status != "$lib_status" ]]; then
-        echo "exit status $lib_status under the library, $plain_status without"; cat "$T/lib.err"; return 1
+    local run status
+    for run in lib quiet; do
+        status=$lib_status
+        [[ $run == quiet ]] && status=$quiet_status
+        if [[ $plain_status != "$status" ]]; then
+            echo "exit status $status under the library ($run), $plain_status without"; cat "$T/$run.err"; return 1
+        fi
+        if ! cmp -s "$T/plain.out" "$T/$run.out"; then
+            echo "output differs under the library ($run):"; diff "$T/plain.out" "$T/$run.out" | head -20; return 1
+        fi
+    done
+    if ! compgen -G "$T/quiet.*.svg" >/dev/null; then
+        echo "the default run drew no heap map: was the library loaded?"; return 1
     fi
-    if ! cmp -s "$T/plain.out" "$T/lib.out"; then
-        echo "output differs under the library:"; diff "$T/plain.out" "$T/lib.out" | head -20; return 1
+    if grep -q mymalloc "$T/quiet.err"; then
+        echo "the library complained in the default run:"; grep mymalloc "$T/quiet.err" | head; return 1
     fi
 }
 
