@@ -28,7 +28,8 @@ extern char *program_invocation_short_name;
 /* The states of mm_state_of, and the mapped blocks' band. */
 enum { FREE = MM_ST_FREE, MAPPED = MM_NSTATES, NSTATES };
 static const char *const colour[NSTATES] = { "#d9534f", "#f0ad4e", "#8e44ad", "#5cb85c", "#a3d9a5", "#337ab7" };
-static const char *const label[NSTATES] = { "live", "cached (thread caches)", "quarantined (check=1)",
+static const char *const label[NSTATES] = { "live", "cached (free blocks of pages, thread caches)",
+                                           "quarantined (check=1)",
                                            "free", "top (free, at the end)", "own mapping" };
 static const char *const short_label[NSTATES] = { "live", "cached", "quarantined", "free", "top",
                                                  "own mappings" };
@@ -57,6 +58,19 @@ static void emit(const char *fmt, ...)
 static size_t col_bytes[COLS][NSTATES];
 static size_t totals[NSTATES], counts[NSTATES];
 
+/* Spreads size bytes of state st, from offset `from` of a segment of len
+ * bytes, over the columns they cover. */
+static void spread(size_t from, size_t size, int st, size_t len)
+{
+    for (size_t at = from; at < from + size;) {
+        size_t col = (size_t)((unsigned __int128)at * COLS / len);
+        size_t col_end = (size_t)(((unsigned __int128)(col + 1) * len + COLS - 1) / COLS);
+        size_t take = (col_end < from + size ? col_end : from + size) - at;
+        col_bytes[col < COLS ? col : COLS - 1][st] += take ? take : 1;
+        at += take ? take : 1;
+    }
+}
+
 static void band(const mm_segment *s, int y, int index)
 {
     size_t len = (size_t)(s->end - s->base);
@@ -68,17 +82,20 @@ static void band(const mm_segment *s, int y, int index)
     mm_chunk *bad;
     for (mm_chunk *c = mm_walk(s, NULL, &bad); c; c = mm_walk(s, c, &bad)) {
         int st = (int)mm_state_of(c);
-        size_t from = (size_t)((const char *)c - s->base), size = mm_size(c);
+        size_t from = (size_t)((const char *)c - s->base), size = mm_size(c), live;
+        if (st == MM_ST_LIVE && mm_pages_fill(c, &live)) {
+            /* a page: its blocks in use live, the rest cached, in proportion */
+            spread(from, live, MM_ST_LIVE, len);
+            spread(from + live, size - live, MM_ST_CACHED, len);
+            totals[MM_ST_LIVE] += live;
+            totals[MM_ST_CACHED] += size - live;
+            counts[MM_ST_LIVE]++;
+            counts[MM_ST_CACHED] += live < size;
+            continue;
+        }
         totals[st] += size;
         counts[st]++;
-        /* spread the chunk's bytes over the columns it covers */
-        for (size_t at = from; at < from + size;) {
-            size_t col = (size_t)((unsigned __int128)at * COLS / len);
-            size_t col_end = (size_t)(((unsigned __int128)(col + 1) * len + COLS - 1) / COLS);
-            size_t take = (col_end < from + size ? col_end : from + size) - at;
-            col_bytes[col < COLS ? col : COLS - 1][st] += take ? take : 1;
-            at += take ? take : 1;
-        }
+        spread(from, size, st, len);
     }
     /* runs of columns with the same majority state */
     for (int x = 0; x < COLS;) {

@@ -634,6 +634,18 @@ void *mm_pages_memalign(size_t n, size_t align)
 
 /* ---- what the rest of the allocator asks */
 
+bool mm_pages_fill(const mm_chunk *c, size_t *live)
+{
+    struct mm_page *pg = mm_pages_on ? mm_page_of(mm_mem(c)) : NULL;
+    if (!pg || pg->chunk != c)
+        return false;
+    size_t n = 0;
+    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
+        n += (size_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
+    *live = n * pg->size;
+    return true;
+}
+
 size_t mm_pages_usable(const void *p, const char *fn)
 {
     struct mm_page *pg = mm_page_of(p);

@@ -215,6 +215,9 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
 /* The usable size of page block p, checked (fn names the caller in a
  * report); 0 when p is not in a page. */
 size_t mm_pages_usable(const void *p, const char *fn);
+/* c is a page's chunk: the bytes of its blocks in use in *live (for the
+ * heap map; other threads' pages as they are at that moment). */
+bool mm_pages_fill(const mm_chunk *c, size_t *live);
 /* The heap's summary (mm_summarize), with each page's blocks counted
  * instead of its chunk: allocated ones live, free ones cached. Lock held;
  * other threads' pages are read as they are at that moment. */

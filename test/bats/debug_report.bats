@@ -75,7 +75,7 @@ ns = "{http://www.w3.org/2000/svg}"
 texts = [t.text or "" for t in root.iter(ns + "text")]
 assert any(t.startswith("Heap of python") for t in texts), texts[:3]
 assert any(t.startswith("segment 1: 0x") and "on the program break" in t for t in texts)
-legend = {"live", "cached (thread caches)", "quarantined (check=1)", "free", "top (free, at the end)", "own mapping"}
+legend = {"live", "cached (free blocks of pages, thread caches)", "quarantined (check=1)", "free", "top (free, at the end)", "own mapping"}
 assert legend <= set(texts), legend - set(texts)
 assert any(t.startswith("own mappings: ") for t in texts)         # the 300000-byte block
 assert "Totals" in texts and any(t.startswith("+") for t in texts)  # totals and the axis
