@@ -277,6 +277,8 @@ size_t mm_debug_usable(const void *p)
 {
     if (!p)
         return 0;
+    if (mm_pages_on && mm_page_of(p))
+        return mm_usable_size(p);    /* guard alone keeps the pages on: theirs */
     if (guarded(p)) {
         if (!mm_enter())
             return 0;            /* (a signal handler's: not looked at) */
@@ -324,6 +326,9 @@ static void *sample_realloc(void *p, size_t n)
 
 void *mm_debug_realloc(void *p, size_t n)
 {
+    /* guard alone keeps the pages on: a block of theirs is resized by them */
+    if (p && mm_pages_on && mm_page_of(p))
+        return mm_realloc(p, n);
     if (!p && !mm_debug_records)
         return mm_debug_alloc(n, MM_ALIGN, MM_CALL_MALLOC, MM_FAMILY_MALLOC);
     if (!p)

@@ -109,6 +109,27 @@ clean() { [[ $stderr == *"mymalloc: stats for "* ]] && ! grep -q 'ERROR' <<<"$st
     real_programs_unchanged guard=1:stats=1 clean
 }
 
+# guard alone keeps the pages on (small blocks not sampled live there): the
+# heap map each process draws at exit proves the library ran, and nothing
+# else may be said
+pages_and_guard() { [ -z "$stderr" ] && compgen -G "$T/g.*.svg" >/dev/null; }
+
+@test "guard alone keeps the pages on: python3 (with its own allocator and with malloc's), git and gcc run unchanged" {
+    real_programs_unchanged "guard=50:heapmap=$T/g.%p.svg" pages_and_guard
+    # strings grown by realloc, under pymalloc (python's default): blocks
+    # of the pages resized through the toolkit's realloc
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="guard=50:heapmap=$T/p.%p.svg" python3 -c '
+l = []
+for i in range(200000):
+    s = str(i) * 3
+    l.append(s if i % 3 else s + "x" * 50)
+print(len("".join(l)))'
+    [ "$status" -eq 0 ]
+    [ "$output" = 6600020 ]
+    [ -z "$stderr" ]
+    compgen -G "$T/p.*.svg" >/dev/null
+}
+
 @test "scripts/mymalloc --guard and --guard-side set the options, and the access's line is the faulting one" {
     run --separate-stderr "$ROOT/scripts/mymalloc" --guard "$P/bad_access" read_freed
     [ "$status" -eq 134 ]
