@@ -127,7 +127,8 @@ void *mm_guard_alloc(size_t n, size_t align, int family, bool zero, const uintpt
         return NULL;
     struct region *r = region_of_slot(s);
     uintptr_t data = slot_data(r, s), end = data + slot_bytes(cls);
-    uintptr_t mem = mm_opt.guard_side ? data : (end - n) & ~(uintptr_t)(align - 1);
+    /* against the end; malloc(0) gets a byte there, not the guard page's address */
+    uintptr_t mem = mm_opt.guard_side ? data : (end - (n ? n : 1)) & ~(uintptr_t)(align - 1);
     guarded_total++;
     *s = (struct slot){ .mem = mem, .n = n, .alloc_site = mm_site_intern(pcs, depth),
                         .pid = (uint32_t)mm_os_pid(), .state = SLOT_LIVE, .family = (uint8_t)family };
@@ -195,7 +196,7 @@ void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
         /* not before MM_TICK more calls (the caller's tick); but before the
          * options are read (the loader's and the libraries' first calls),
          * ask again at the next one */
-        mm_guard_left = mm_debug_started ? MM_TICK : 1;
+        mm_guard_left = mm_debug_started && !mm_sample_pages ? MM_TICK : 1;
         return NULL;
     }
     bool first = rng == 0 && mm_opt.guard > 1;

@@ -128,6 +128,19 @@ print(len("".join(l)))'
     [ "$output" = 6600020 ]
     [ -z "$stderr" ]
     compgen -G "$T/p.*.svg" >/dev/null
+    # malloc(0) guarded: a byte against the guard page, not the page itself
+    # (free of it aborted: "not the start of a block (a guarded one)")
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=guard=1:stats=1 PYTHONMALLOC=malloc python3 -c '
+import ctypes
+c = ctypes.CDLL(None)
+c.malloc.restype = ctypes.c_void_p
+c.free.argtypes = [ctypes.c_void_p]
+for n in range(0, 40):
+    c.free(c.malloc(n))
+print("ok")'
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+    [[ $stderr == *"mymalloc: stats for python"* ]]
 }
 
 @test "scripts/mymalloc --guard and --guard-side set the options, and the access's line is the faulting one" {
