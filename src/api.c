@@ -43,6 +43,18 @@ static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
  * the countdown comes to zero every MM_TICK allocations: the tick. */
 static __attribute__((noinline, cold)) void *acquire_guarded(size_t n, int family)
 {
+    if (mm_sample_pages) {
+        /* profile_sample: every malloc counts its bytes down; one that is
+         * not sampled takes the pages' path, as when quiet */
+        static __thread unsigned ticks MM_TLS;
+        mm_guard_left = 1;
+        if (MM_UNLIKELY(++ticks % MM_TICK == 0))
+            mm_front_tick();
+        if (MM_UNLIKELY(mm_sample_due(n)))
+            return mm_debug_alloc_sampled(n, MM_ALIGN, MM_CALL_MALLOC);
+        void *p = mm_malloc_fast(n);
+        return p ? p : mm_malloc_slow(n);
+    }
     void *g = mm_guard_sampled(n, MM_ALIGN, family, false);
     if (g)
         return g;

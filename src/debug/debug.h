@@ -50,6 +50,9 @@ enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
  * and mm_memalign_align do. sized: the size a sized delete names (0 for
  * any other call), which must be the size asked for. */
 void *mm_debug_alloc(size_t n, size_t align, int call, int family);
+/* profile_sample: an allocation that is to be sampled (mm_sample_due said
+ * so), made and noted; with the pages on, from the chain. */
+void *mm_debug_alloc_sampled(size_t n, size_t align, int call);
 void mm_debug_free(void *p, int family, size_t sized);
 void *mm_debug_realloc(void *p, size_t n);
 size_t mm_debug_usable(const void *p);
@@ -221,11 +224,14 @@ void mm_profile_write(void);
 /* Every allocation charged exactly (profile on, profile_sample 0). */
 static inline bool mm_profile_exact(void) { return mm_opt.profile[0] && !mm_opt.profile_sample; }
 
-/* ---- sample.c: profile_sample=BYTES. The thread caches' fast paths are
- * off (the exports' inline path never sees a cache), so every allocation
- * and free comes to the toolkit's paths, which count the bytes down here
- * and use the cache without the lock as the exports would: the quiet
- * allocator's own path pays nothing for the option. */
+/* ---- sample.c: profile_sample=BYTES. The pages stay on (unless guard is
+ * on too: then the thread caches serve the toolkit's paths). malloc's
+ * countdown in the exports stays at 1, so every malloc counts its bytes
+ * down here, and one that is not sampled takes the pages' inline path;
+ * calloc, memalign and realloc count in the toolkit's paths. A sampled
+ * block is the chain's, so that free's inline path (the pages') leaves it
+ * to the toolkit, which forgets it. */
+extern bool mm_sample_pages;    /* profile_sample with the pages on: set at start */
 /* n bytes about to be allocated: whether they are to be sampled (this
  * thread's count of bytes passed zero; the next count is drawn). */
 bool mm_sample_due(size_t n);

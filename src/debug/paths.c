@@ -139,16 +139,34 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
     return p ? p : mm_enomem();
 }
 
+/* Without records: the allocation as when quiet. */
+static void *plain_alloc(size_t n, size_t align, int call)
+{
+    return call == MM_CALL_CALLOC ? mm_calloc(n)
+           : align > MM_ALIGN     ? mm_alloc_plain(n, align, "memalign")
+                                  : mm_malloc_slow(n);
+}
+
+void *mm_debug_alloc_sampled(size_t n, size_t align, int call)
+{
+    void *p;
+    if (mm_pages_on) {           /* the chain's: free's fast path must leave it to the toolkit */
+        if ((p = mm_alloc_chain(n, align > MM_ALIGN ? align : MM_ALIGN, names[call])) && call == MM_CALL_CALLOC)
+            memset(p, 0, n);
+    } else {
+        p = plain_alloc(n, align, call);
+    }
+    if (p)
+        mm_sample_note(p, n);
+    return p;
+}
+
 void *mm_debug_alloc(size_t n, size_t align, int call, int family)
 {
     if (!mm_debug_records) {     /* guard alone: the sampled blocks were guarded already */
-        bool sampled = mm_opt.profile_sample && mm_sample_due(n);
-        void *p = call == MM_CALL_CALLOC ? mm_calloc(n)
-                  : align > MM_ALIGN     ? mm_alloc_plain(n, align, "memalign")
-                                         : mm_malloc_slow(n);
-        if (sampled && p)
-            mm_sample_note(p, n);
-        return p;
+        if (mm_opt.profile_sample && mm_sample_due(n))
+            return mm_debug_alloc_sampled(n, align, call);
+        return plain_alloc(n, align, call);
     }
     return alloc(n, align, call, family, NULL);
 }
@@ -317,6 +335,17 @@ static void *sample_realloc(void *p, size_t n)
     void *q = mm_realloc(p, n);
     if (!q)
         return NULL;                 /* the old block stays, and its sample */
+    if (due && mm_pages_on && mm_page_of(q)) {
+        /* a sampled block is the chain's (see mm_debug_alloc_sampled) */
+        void *c = mm_alloc_chain(n, MM_ALIGN, "realloc");
+        if (c) {
+            memcpy(c, q, n);
+            mm_free(q);
+            q = c;
+        } else {
+            due = false;             /* not sampled: the profile misses n bytes */
+        }
+    }
     if (mm_sample_maybe(p))
         mm_sample_forget(p);
     if (due)
@@ -326,6 +355,8 @@ static void *sample_realloc(void *p, size_t n)
 
 void *mm_debug_realloc(void *p, size_t n)
 {
+    if (p && n && mm_opt.profile_sample && !mm_debug_records && !guarded(p))
+        return sample_realloc(p, n);
     /* guard alone keeps the pages on: a block of theirs is resized by them */
     if (p && mm_pages_on && mm_page_of(p))
         return mm_realloc(p, n);
@@ -339,8 +370,6 @@ void *mm_debug_realloc(void *p, size_t n)
     }
     if (mm_reserve_owns(p))
         return mm_move(p, mm_reserve_usable(p), n, realloc_alloc, reserve_release);
-    if (mm_opt.profile_sample && !mm_debug_records && !guarded(p))
-        return sample_realloc(p, n);
     if (guarded(p)) {
         size_t old = mm_debug_usable(p);
         void *q = mm_debug_records ? alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, p) : mm_malloc(n);

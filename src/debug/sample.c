@@ -142,6 +142,8 @@ static void drop(struct sampled *e)
 
 /* ---- the paths ---- */
 
+bool mm_sample_pages;
+
 bool mm_sample_due(size_t n)
 {
     if (!rng)

@@ -123,6 +123,9 @@ void *mm_calloc(size_t total);                       /* checked by mm_calloc_siz
  * cache, the heap or a mapping of their own; NULL with ENOMEM. Lock not
  * held. Every allocation comes down to this. */
 void *mm_alloc_plain(size_t n, size_t align, const char *fn);
+/* The same, never from the pages: a block of the chain or a mapping, which
+ * free's fast path leaves to the slow one (the toolkit's sampled blocks). */
+void *mm_alloc_chain(size_t n, size_t align, const char *fn);
 /* Its parts, for the toolkit, which keeps the lock across an allocation:
  * the chunk size for n, whether that needs a mapping of its own
  * (mm_alloc_big, lock not held), and the allocation from a cache or the

@@ -52,6 +52,11 @@ void *mm_alloc_plain(size_t n, size_t align, const char *fn)
         if (p)
             return p;
     }
+    return mm_alloc_chain(n, align, fn);
+}
+
+void *mm_alloc_chain(size_t n, size_t align, const char *fn)
+{
     size_t nb = mm_plain_size(n, align);
     if (MM_UNLIKELY(!mm_enter()))
         return mm_reentered_alloc(n, align, fn);
