@@ -74,7 +74,11 @@ int main(void)
     require_mymalloc();
     CHECK_EQ(mymalloc_set_options("fail_rate=nonsense"), 1);   /* warned, default kept */
 
-    /* Random failures of every kind, at several rates. */
+    /* Random failures of every kind, at several rates. The thresholds are
+     * pinned (as a program can with mallopt): big blocks keep mappings of
+     * their own, and a freed one is not kept past malloc_trim, so the heap
+     * keeps asking the system, and the failures come. */
+    CHECK_EQ(mallopt(M_MMAP_THRESHOLD, 128 * 1024), 1);
     int failed = 0;
     for (int rate = 20; rate <= 80; rate += 20) {
         char opts[64];
