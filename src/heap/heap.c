@@ -157,9 +157,18 @@ static bool grow(size_t nb, const char *fn)
 {
     /* Enough for a whole new segment, in case the break is not where the
      * active segment ends. */
-    size_t len = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + H.top_pad);
+    size_t need = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + H.top_pad), len = need;
+    /* A heap that grows keeps growing: an eighth of its size at a time (up
+     * to 64 MiB), so that building a large heap takes tens of brk calls,
+     * not thousands. What is not used is not resident, and goes back with
+     * top. If the bigger step is refused, the smallest is tried. */
+    size_t step = mm_page_round(H.seg_bytes / 8);
+    if (step > len)
+        len = step < (64u << 20) ? step : (64u << 20) > len ? (64u << 20) : len;
     mm_segment *s = H.active;
     char *old = mm_os_sbrk((intptr_t)len);
+    if (!old && len > need)
+        old = mm_os_sbrk((intptr_t)(len = need));
     if (old && s && s->kind == MM_SEG_BRK && old > (char *)s && old < s->end)
         mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
                    "%p): the blocks there are gone", (void *)old, (void *)s->end);
