@@ -23,11 +23,19 @@
 
 #ifdef MM_NO_TOOLKIT
 enum { MM_FAMILY_MALLOC, MM_FAMILY_NEW, MM_FAMILY_NEW_ARRAY };
+/* Without the toolkit there is no guard countdown: the tick has its own. */
+static __thread uint32_t tick_left MM_TLS = MM_TICK;
+static __attribute__((noinline, cold)) void *acquire_ticked(size_t n)
+{
+    tick_left = MM_TICK;
+    mm_front_tick();
+    return mm_malloc(n);
+}
 #endif
 
 /* malloc, and operator new before its handler loop. The inline path is
- * the thread cache's; every other way is a call in tail position, so that
- * the inline path saves no register and sets up no frame. */
+ * the pages'; every other way is a call in tail position, so that the
+ * inline path saves no register and sets up no frame. */
 static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
 {
 #ifndef MM_NO_TOOLKIT
@@ -69,6 +77,9 @@ static inline __attribute__((always_inline)) void *acquire(size_t n, int family)
 #ifndef MM_NO_TOOLKIT
     if (MM_UNLIKELY(--mm_guard_left == 0))
         return acquire_guarded(n, family);
+#else
+    if (MM_UNLIKELY(--tick_left == 0))
+        return acquire_ticked(n);
 #endif
     void *p = mm_malloc_fast(n);
     if (MM_LIKELY(p != NULL))
