@@ -1,10 +1,11 @@
-/* cache.c -- per-thread caches of small free blocks.
+/* cache.c -- per-thread caches of small free blocks, for the debugging
+ * toolkit's paths (the pages serve small blocks when no option is on).
  *
- * The common malloc/free pair never takes the lock: free pushes the block
- * on its thread's stack for its size class, and malloc pops it (the inline
- * mm_cache_push and mm_cache_pop in mm.h, called from alloc.c). Only when a
- * stack is empty or full does a call take the lock, and then it moves half
- * a stack at once: a refill carves several chunks, a flush frees several.
+ * A malloc/free pair of the toolkit's light paths takes no lock: free
+ * pushes the block on its thread's stack for its size class, and malloc
+ * pops it (mm_cache_put and mm_cache_take). Only when a stack is empty or
+ * full does a call take the lock, and then it moves half a stack at once:
+ * a refill carves several chunks, a flush frees several.
  *
  * Bounds: a class below 2 KiB holds MM_TC_CLASS_BYTES worth of its blocks,
  * 16 to 64 of them; a larger class MM_TC_MID_BYTES, 1 to 8 (and most
@@ -23,8 +24,7 @@
 #include <pthread.h>
 #include <string.h>
 
-__thread struct mm_tcache *mm_tc MM_TLS;
-__thread int mm_tc_state MM_TLS;
+static __thread int mm_tc_state MM_TLS;
 bool mm_cache_fast_off;
 
 static __thread struct mm_tcache *own MM_TLS;
@@ -76,7 +76,7 @@ static void empty_all(struct mm_tcache *tc)
 static void thread_exit(void *arg)
 {
     struct mm_tcache *tc = arg;
-    mm_tc = own = NULL;
+    own = NULL;
     mm_tc_state = MM_TC_OFF;
     if (!mm_lock())
         return;
@@ -129,24 +129,22 @@ static struct mm_tcache *create(void)
 }
 
 /* This thread's cache, claimed (no one else on this thread may touch it
- * until release()), or NULL when it has none it can use: a call already
- * works on it (a signal handler came in), the thread is exiting, there is
- * or no memory for one; it is
- * made if need be when the caller holds the lock (may_create). Out of
- * debug modes, the fast paths claim it by setting mm_tc to NULL; in them,
- * mm_tc stays NULL and `busy` says it is claimed. */
+ * until release()), or NULL when it has none it can use: the caches are
+ * off (no debugging option: the pages serve), a call already works on it
+ * (a signal handler came in), the thread is exiting, or there is no memory
+ * for one; it is made if need be when the caller holds the lock
+ * (may_create). */
 static __thread bool busy MM_TLS;
 
 static struct mm_tcache *claim(bool may_create)
 {
-    /* Without a debugging option, the pages serve small blocks: no cache. */
     if (busy || !mm_cache_fast_off)
         return NULL;
-    struct mm_tcache *tc = mm_cache_fast_off ? own : mm_tc;
+    struct mm_tcache *tc = own;
     if (!tc) {
         /* a new cache needs the lock (the list of caches, the pool) */
         if (!may_create || mm_tc_state != MM_TC_NONE || !key_ok)
-            return NULL;             /* busy in a fast path, or off */
+            return NULL;             /* the thread is ending, or no key */
         if (!(tc = create()))
             return NULL;             /* no memory now: try again next time */
         mm_tc_state = MM_TC_ON;
@@ -154,17 +152,14 @@ static struct mm_tcache *claim(bool may_create)
         pthread_setspecific(key, tc);   /* so thread_exit gets it */
     }
     busy = true;
-    mm_tc = NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     return tc;
 }
 
-static void release(struct mm_tcache *tc)
+static void release(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     busy = false;
-    if (!mm_cache_fast_off)
-        mm_tc = tc;
 }
 
 mm_chunk *mm_cache_take(size_t nb, bool locked)
@@ -173,7 +168,7 @@ mm_chunk *mm_cache_take(size_t nb, bool locked)
     if (!tc)
         return NULL;
     mm_chunk *c = mm_cache_pop(tc, nb);
-    release(tc);
+    release();
     if (c && locked)
         counts.hits++;
     return c;
@@ -185,7 +180,7 @@ bool mm_cache_put(mm_chunk *c, size_t size)
     if (!tc)
         return false;
     bool done = mm_cache_push(tc, c, size);
-    release(tc);
+    release();
     return done;
 }
 
@@ -212,7 +207,7 @@ mm_chunk *mm_cache_refill(size_t nb, const char *fn)
         if (mm_size(c) != nb || !mm_cache_push(tc, c, nb))
             mm_heap_free(c, fn);
     }
-    release(tc);
+    release();
     return n ? got[0] : NULL;
 }
 
@@ -235,7 +230,7 @@ bool mm_cache_free(mm_chunk *c, const char *fn)
     empty_class(tc, i, k->limit / 2);
     if (!mm_cache_push(tc, c, size))
         mm_heap_free(c, fn);
-    release(tc);
+    release();
     return true;
 }
 
@@ -244,7 +239,7 @@ void mm_cache_flush(void)
     struct mm_tcache *tc = mm_tc_state == MM_TC_ON ? claim(false) : NULL;
     if (tc) {
         empty_all(tc);
-        release(tc);
+        release();
     }
 }
 

@@ -1,5 +1,6 @@
-/* cache.h -- per-thread caches of small free chunks, in front of the heap.
- * Above heap/ and base/.
+/* cache.h -- per-thread caches of small free chunks, in front of the heap,
+ * for the debugging toolkit's paths (with no option on, the pages serve
+ * small blocks and no cache is made). Above heap/ and base/.
  *
  * A cached chunk stays INUSE for the heap, so the heap never merges it. It
  * is marked as cached in its first word (chunk.h), not in its header: the
@@ -15,16 +16,16 @@
 
 #include "../heap/heap.h"
 
-/* Chunks below 2 KiB have a class every 16 bytes (class = size / 16), and
- * the fast paths serve them. From 2 KiB to 32 KiB, sizes are rounded up to
- * 8 classes per power of two (at most 12.5% more), served by the slow
- * paths, still without the lock. */
+/* Chunks below 2 KiB have a class every 16 bytes (class = size / 16). From
+ * 2 KiB to 32 KiB, sizes are rounded up to 8 classes per power of two (at
+ * most 12.5% more). */
 #define MM_TC_SMALL 2032u
 #define MM_TC_MAX   32768u
 #define MM_TC_NCLS  (MM_TC_SMALL / 16 + 1 + 4 * 8 + 1)
 #define MM_TC_CLASS_BYTES 32768u              /* what a small class holds, 16 to 64 blocks */
 #define MM_TC_MID_BYTES (32u << 10)           /* what a larger class holds, 1 to 8 blocks */
-/* The size bits of a chunk too big for the fast paths (one mask test). */
+/* The size bits of a chunk too big for the lockless checks of the
+ * toolkit's free (one mask test). */
 #define MM_TC_TOO_BIG (MM_SIZE & ~(uint64_t)2047)
 
 /* The class of a cached chunk size (a multiple of 16 up to MM_TC_SMALL, or
@@ -58,13 +59,9 @@ struct mm_tcache {
     size_t map_len;
 };
 enum { MM_TC_NONE, MM_TC_ON, MM_TC_OFF };
-/* This thread's cache for the fast paths; NULL while a call is working on
- * it (so a signal handler that comes in then goes the locked way), and
- * always while mm_cache_fast_off. */
-extern __thread struct mm_tcache *mm_tc MM_TLS;
-extern __thread int mm_tc_state MM_TLS;
-/* The fast paths are off (a debugging option is on): only the calls
- * below use the caches. Set at start. */
+/* A debugging option keeps records in the chain's blocks: the pages are
+ * off, and the calls below use the caches. Set at start; while it is
+ * false, no cache is made. */
 extern bool mm_cache_fast_off;
 void mm_cache_init(void);
 /* These two need no lock, and make no cache: a thread gets one in the
@@ -77,8 +74,8 @@ mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no 
 bool mm_cache_free(mm_chunk *c, const char *fn);        /* false: no cache to take it */
 void mm_cache_flush(void);                               /* empties this thread's cache */
 struct mm_tcache *mm_cache_own(void);                    /* this thread's, claimed or not */
-/* Counted on the locked paths only: hits are those of the debug paths,
- * which take cached blocks with the lock; the fast paths count nothing. */
+/* Counted on the locked paths only: hits are those of the debug paths
+ * that take cached blocks with the lock; the lockless ones count nothing. */
 struct mm_cache_counts { uint64_t hits, refills, flushes; };
 void mm_cache_counts(struct mm_cache_counts *k);
 void mm_cache_after_fork_child(void);

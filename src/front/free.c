@@ -19,8 +19,6 @@ __attribute__((noinline)) void mm_free_slow(void *p)
 {
     if (!p)
         return;
-    if (mm_pages_free(p, "free"))
-        return;
     if (MM_UNLIKELY(mm_reserve_owns(p))) {
         mm_reserve_free(p, "free");
         return;

@@ -1,7 +1,8 @@
 /* front.h -- the allocation API under internal names: glibc's semantics,
  * the gate every call goes through, the one lookup of a user pointer, and
- * the plain paths of malloc, free, realloc and memalign. Above cache/,
- * heap/ and base/; the debugging toolkit (debug/) and api.c build on it.
+ * the plain paths of malloc, free, realloc and memalign. Above pages/,
+ * cache/, heap/ and base/; the debugging toolkit (debug/) and api.c build
+ * on it.
  *
  *   gate.c     the first call; enter and leave; what a call gets when its
  *              thread is inside the allocator already (a signal handler)
@@ -67,8 +68,9 @@ extern _Atomic size_t mm_reentered;   /* calls served apart */
  * not the reserve's. */
 enum { MM_LOOKUP_QUARANTINED = 1 };
 mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags);
-/* Its lockless subset, for free's fast path: the size of p's chunk when
- * free may give it to the thread cache without the lock, or 0. p is in the
+/* Its lockless subset, for the toolkit's free of a chunk of the chain: the
+ * size of p's chunk when free may give it to the thread cache without the
+ * lock, or 0. p is in the
  * newest segment (usually the only one), aligned, its header intact, in
  * use, not mapped or quarantined, no bit of too_big set in its size (one
  * mask); the next chunk's PINUSE bit is set (one load: an overrun of text
@@ -143,6 +145,7 @@ static inline __attribute__((always_inline)) bool mm_free_fast(void *p)
 {
     return mm_pages_free(p, "free");
 }
+/* The rest: p is not a page's block (mm_free_fast said so). */
 void mm_free_slow(void *p);
 static inline void mm_free(void *p)
 {

@@ -116,6 +116,8 @@ static void map_tidy(struct mm_page **e)
     mm_os_release(lo, mm_page);
 }
 
+/* The page map's entries for [from, from + bytes) set to pg; when they are
+ * cleared, a page of the map whose entries are all clear goes back. */
 static bool map_set(uintptr_t from, size_t bytes, struct mm_page *pg)
 {
     for (uintptr_t a = from; a < from + bytes; a += (uintptr_t)1 << MM_PG_GRAIN) {
@@ -186,8 +188,6 @@ static void record_free(struct mm_page *pg)
     }
 }
 
-/* The page map's entries for [from, from + bytes) set to pg; when they are
- * cleared, a page of the map whose entries are all clear goes back. */
 /* Lays out page pg (its chunk, bytes) for class cls, empty. */
 static void format(struct mm_page *pg, unsigned cls)
 {
@@ -328,6 +328,16 @@ static void *pop(struct mm_page *pg)
     return (void *)b;
 }
 
+/* Blocks of pg allocated by its bits (read as they are: another thread's
+ * page changes meanwhile). */
+static uint32_t bits_set(const struct mm_page *pg)
+{
+    uint32_t n = 0;
+    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
+        n += (uint32_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
+    return n;
+}
+
 /* ---- pages from the chain, and back */
 
 static bool has_room(const struct mm_page *pg)
@@ -387,7 +397,6 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
     return pg;
 }
 
-/* Empty pages that stayed so a while back to the chain (lock not held). */
 /* th's empty pages back to the chain, and its cur pages that stayed empty
  * since before `since` (lock held, th claimed). */
 static void drop_empty(struct mm_theap *th, uint64_t since)
@@ -506,7 +515,7 @@ void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 
 /* ---- thread heaps */
 
-static void leave_pages(struct mm_theap *th, struct mm_page *pg)
+static void leave_pages(struct mm_page *pg)
 {
     while (pg) {
         struct mm_page *next = pg->next;
@@ -521,7 +530,6 @@ static void leave_pages(struct mm_theap *th, struct mm_page *pg)
         }
         pg = next;
     }
-    (void)th;
 }
 
 /* Everything th holds to the chain or the left lists (lock held). */
@@ -532,21 +540,16 @@ static void abandon(struct mm_theap *th)
         th->cur[c] = &none;
         if (cur != &none) {
             cur->next = NULL;
-            leave_pages(th, cur);
+            leave_pages(cur);
         }
-        leave_pages(th, th->avail[c]);
-        leave_pages(th, th->full[c]);
+        leave_pages(th->avail[c]);
+        leave_pages(th->full[c]);
         th->avail[c] = th->full[c] = NULL;
     }
-    leave_pages(th, th->empty);
+    leave_pages(th->empty);
     th->empty = NULL;
     th->nempty = 0;
-    if (th->prev)
-        th->prev->next = th->next;
-    else
-        heaps = th->next;
-    if (th->next)
-        th->next->prev = th->prev;
+    DL_UNLINK(heaps, th, next, prev);
     th->next = spare_heaps;
     spare_heaps = th;
 }
@@ -588,10 +591,7 @@ static struct mm_theap *make_heap(void)
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
         th->cur[c] = &none;
     th->sweep_ms = mm_os_coarse_ms();
-    th->next = heaps;
-    if (heaps)
-        heaps->prev = th;
-    heaps = th;
+    DL_PUSH(heaps, th, next, prev);
     mm_unlock();
     own = th;
     pthread_setspecific(key, th);   /* so that thread_end gets it */
@@ -610,7 +610,7 @@ void *mm_pages_malloc_nofast(size_t n)
             return NULL;
     }
     mm_th = th;
-    claim();
+    th = claim();
     void *r = refill(th, mm_pg_class(n));
     unclaim(th);
     return r;
@@ -639,10 +639,7 @@ bool mm_pages_fill(const mm_chunk *c, size_t *live)
     struct mm_page *pg = mm_pages_on ? mm_page_of(mm_mem(c)) : NULL;
     if (!pg || pg->chunk != c)
         return false;
-    size_t n = 0;
-    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
-        n += (size_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
-    *live = n * pg->size;
+    *live = (size_t)bits_set(pg) * pg->size;
     return true;
 }
 
@@ -659,9 +656,7 @@ size_t mm_pages_usable(const void *p, const char *fn)
 
 static void count_page(const struct mm_page *pg, struct mm_summary *s)
 {
-    size_t live = 0;
-    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
-        live += (size_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
+    size_t live = bits_set(pg);
     s->live_blocks += live;
     s->live_bytes += live * pg->size;
     s->live_blocks--;                        /* the page's chunk, counted by the walk */
@@ -758,9 +753,7 @@ static int check_page(const struct mm_page *pg, bool mine, void (*complain)(cons
     }
     if (!mine || pg->rebuild)
         return bad;
-    uint32_t live = 0, listed = 0;
-    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
-        live += (uint32_t)__builtin_popcountll(pg->bits[w]);
+    uint32_t live = bits_set(pg), listed = 0;
     for (uintptr_t b = pg->free; b && listed <= pg->cap; listed++) {
         long i = mm_pg_index(pg, (void *)b);
         if (i < 0 || (uint32_t)i >= pg->fresh || (pg->bits[i >> 6] >> (i & 63) & 1)) {
