@@ -1,19 +1,22 @@
 /* sample.c -- profile_sample=BYTES: a profile of long runs at close to
  * native speed, as tcmalloc's and jemalloc's heap profilers take it.
  *
- * Each thread counts down the bytes it allocates (api.c); when the count
- * passes zero, that allocation is sampled and a new count is drawn from an
- * exponential distribution of mean BYTES. An allocation of n bytes is thus
- * sampled with probability p = 1 - e^(-n/BYTES), whatever the program's
- * pattern, and a sampled one is charged to its site with the weight n / p:
- * the bytes the profile shows are an unbiased estimate of the real ones.
- * Nothing else is recorded: the other allocations take the quiet paths,
- * without a stack or a record.
+ * Each thread counts down the bytes it allocates (mm_sample_due, called for
+ * every malloc from api.c, and from the toolkit's calloc, memalign and
+ * realloc); when the count passes zero, that allocation is sampled and a
+ * new count is drawn from an exponential distribution of mean BYTES. An
+ * allocation of n bytes is thus sampled with probability
+ * p = 1 - e^(-n/BYTES), whatever the program's pattern, and a sampled one
+ * is charged to its site with the weight n / p: the bytes the profile
+ * shows are an unbiased estimate of the real ones. Nothing else is
+ * recorded: the other allocations take the quiet paths, without a stack or
+ * a record.
  *
- * A sampled block is allocated as any other; free tells it by its address:
- * a table of counters by page (`near`) says whether a sampled block may
- * start in that page, and only then is the table of sampled blocks looked
- * up, under the lock. */
+ * A sampled block is an ordinary block of the chain (with the pages on,
+ * never a page's, so that free's inline path leaves it to the toolkit);
+ * free tells it by its address: a table of counters by page (`near`) says
+ * whether a sampled block may start in that page, and only then is the
+ * table of sampled blocks looked up, under the lock. */
 #include "debug.h"
 
 #include <string.h>

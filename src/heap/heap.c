@@ -279,12 +279,10 @@ static size_t release_chunk(mm_chunk *c)
  * pay for page faults on memory it is about to use again. Blocks parked in
  * thread caches or pages can leave many free chunks between them, none big
  * enough to be released on its own, which is why this looks at the total.
- * First, the freed mappings kept a second without use are unmapped, and
- * top trimmed if it is due. */
+ * First, the freed mappings kept a second without use are unmapped. */
 static void purge(void)
 {
     mm_big_decay();
-    trim_decayed();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
@@ -319,6 +317,7 @@ static void purge(void)
 
 void mm_heap_decay(void)
 {
+    trim_decayed();
     purge();
 }
 
