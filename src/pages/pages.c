@@ -20,7 +20,11 @@
 #define KEEP_EMPTY 4            /* empty pages a heap keeps for reuse */
 #define SWEEP_MS 1000           /* empty pages go back after this long */
 
-__thread struct mm_theap *mm_th MM_TLS;
+/* A page with nothing: cur of every class of a new heap, and of
+ * mm_th_none. */
+static struct mm_page none = { .where = MM_PG_NONE };
+struct mm_theap mm_th_none = { .cur = { [0 ... MM_PG_NCLS - 1] = &none } };
+__thread struct mm_theap *mm_th MM_TLS = &mm_th_none;
 static __thread struct mm_theap *own MM_TLS;    /* claimed or not */
 static __thread bool gone MM_TLS;               /* the thread is ending */
 static __thread bool inside MM_TLS;             /* the pages' lists are being changed */
@@ -33,8 +37,6 @@ static bool key_ok;
 static struct mm_theap *heaps, *spare_heaps;
 static struct mm_page *left[MM_PG_NCLS];
 static struct mm_page *all_pages;       /* every page: the readers' list */
-/* A page with nothing: cur of every class of a new heap. */
-static struct mm_page none = { .where = MM_PG_NONE };
 
 /* Doubly linked lists through the fields next and prev of each node (the
  * pages' lists, the list of every page, the slabs of records). */
@@ -54,16 +56,16 @@ static struct mm_page none = { .where = MM_PG_NONE };
             (x)->next->prev = (x)->prev;                                    \
     } while (0)
 
-/* This thread's heap, claimed (mm_th cleared, so that a signal handler
- * that comes in takes the chain's way), or NULL when a call of its own is
- * working on it, or it has none. */
+/* This thread's heap, claimed (mm_th set to mm_th_none, so that a signal
+ * handler that comes in takes the chain's way), or NULL when a call of
+ * its own is working on it, or it has none. */
 static inline struct mm_theap *claim(void)
 {
     struct mm_theap *th = mm_th;
-    if (th) {
-        mm_th = NULL;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    }
+    if (th == &mm_th_none)
+        return NULL;
+    mm_th = &mm_th_none;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     return th;
 }
 
@@ -198,9 +200,11 @@ static void format(struct mm_page *pg, unsigned cls)
     pg->inv = (uint32_t)(((UINT64_C(1) << 32) + s - 1) / s);
     pg->key = mm_ro.mark_key ^ ((uintptr_t)pg->chunk * UINT64_C(0xd6e8feb86659fd93));
     pg->start = (uintptr_t)mm_mem(pg->chunk);
+    pg->shift = (uint8_t)__builtin_ctzll(s);
+    pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
     pg->cap = (uint32_t)((pg->bytes - MM_HDR) / s);
-    if (pg->cap > MM_PG_MAXBLOCKS)
-        pg->cap = MM_PG_MAXBLOCKS;
+    if (pg->cap > ((size_t)MM_PG_MAXBLOCKS << pg->shift) / s)
+        pg->cap = (uint32_t)(((size_t)MM_PG_MAXBLOCKS << pg->shift) / s);    /* a bit for each */
     pg->span = (uint32_t)(pg->cap * s);
     pg->fresh = 0;
     pg->cls = (uint8_t)cls;
@@ -259,7 +263,7 @@ static void collect(struct mm_page *pg)
     uintptr_t r = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE);
     while (r) {
         uintptr_t next = *(uint64_t *)r ^ mm_pg_mix(pg, r);
-        long i = mm_pg_index(pg, (void *)r);
+        long i = mm_pg_bit(pg, (void *)r);
         if (i < 0)
             mm_pages_bad_link(pg, r);
         uint64_t m = UINT64_C(1) << (i & 63);
@@ -299,7 +303,7 @@ static void rebuild(struct mm_page *pg)
     pg->free = 0;
     for (uint32_t k = pg->fresh; k-- > 0;) {
         uintptr_t b = pg->start + (uintptr_t)k * pg->size;
-        if (pg->bits[k >> 6] >> (k & 63) & 1) {
+        if (mm_pg_allocated(pg, mm_pg_bit(pg, (void *)b))) {
             used++;
             continue;
         }
@@ -314,10 +318,10 @@ static void rebuild(struct mm_page *pg)
  * pages.h, and the same). */
 static void *pop(struct mm_page *pg)
 {
-    uintptr_t b = pg->free, off = b - pg->start;
-    uint32_t i = (uint32_t)((off * pg->inv) >> 32);
+    uintptr_t b = pg->free;
+    uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
     uint64_t m = UINT64_C(1) << (i & 63);
-    if (off >= pg->span || (pg->bits[i >> 6] & m))
+    if (pg->bits[i >> 6] & m)
         mm_pages_bad_head(pg, b);
     pg->bits[i >> 6] |= m;
     uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
@@ -332,8 +336,8 @@ static void *pop(struct mm_page *pg)
  * page changes meanwhile). */
 static uint32_t bits_set(const struct mm_page *pg)
 {
-    uint32_t n = 0;
-    for (unsigned w = 0; w < (pg->cap + 63) / 64; w++)
+    uint32_t n = 0, words = pg->span ? ((pg->span - 1) >> pg->shift) / 64 + 1 : 0;
+    for (unsigned w = 0; w < words; w++)
         n += (uint32_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
     return n;
 }
@@ -479,7 +483,7 @@ void mm_pages_tick(void)
 
 void mm_pages_moved(struct mm_page *pg)
 {
-    if (!mm_th || pg->owner != mm_th)
+    if (pg->owner != mm_th)
         return;                  /* a signal handler's free: the page moves later */
     struct mm_theap *th = claim();
     if (pg->used == 0 && pg->where != MM_PG_CUR) {
@@ -503,8 +507,7 @@ void mm_pages_moved(struct mm_page *pg)
 
 void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 {
-    long i = mm_pg_index(pg, p);
-    if (i < 0 || !(__atomic_load_n(&pg->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1))
+    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
         mm_pages_bad_free(pg, p, fn);
     uintptr_t old = __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
     do
@@ -559,7 +562,8 @@ static void tidy_left(void);
 static void thread_end(void *arg)
 {
     struct mm_theap *th = arg;
-    mm_th = own = NULL;
+    mm_th = &mm_th_none;
+    own = NULL;
     gone = true;
     if (!mm_lock())
         return;
@@ -603,7 +607,7 @@ void *mm_pages_malloc_nofast(size_t n)
     if (!mm_pages_on || n > MM_PG_MAX)
         return NULL;
     struct mm_theap *th = mm_th;
-    if (!th) {
+    if (th == &mm_th_none) {
         if (own || gone)
             return NULL;         /* claimed by the call a signal interrupted, or ending */
         if (!(th = make_heap()))
@@ -648,8 +652,7 @@ size_t mm_pages_usable(const void *p, const char *fn)
     struct mm_page *pg = mm_page_of(p);
     if (!pg)
         return 0;
-    long i = mm_pg_index(pg, p);
-    if (i < 0 || !(__atomic_load_n(&pg->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1))
+    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
         mm_pages_bad_free(pg, p, fn);
     return pg->size;
 }
@@ -756,7 +759,7 @@ static int check_page(const struct mm_page *pg, bool mine, void (*complain)(cons
     uint32_t live = bits_set(pg), listed = 0;
     for (uintptr_t b = pg->free; b && listed <= pg->cap; listed++) {
         long i = mm_pg_index(pg, (void *)b);
-        if (i < 0 || (uint32_t)i >= pg->fresh || (pg->bits[i >> 6] >> (i & 63) & 1)) {
+        if (i < 0 || (uint32_t)i >= pg->fresh || mm_pg_allocated(pg, mm_pg_bit(pg, (void *)b))) {
             complain("free list of a page holds a block that is not free", (void *)b);
             return bad + 1;
         }

@@ -60,15 +60,16 @@ struct mm_page {
     /* the fast paths': one cache line */
     uintptr_t free;                 /* first block of the free list, 0: none */
     uintptr_t start;                /* block 0 */
-    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
-    uint32_t pad;
     uint64_t key;                   /* mixed into the links of this page's free blocks */
     struct mm_theap *owner;         /* NULL: left by a thread that ended, or not a page */
     uint32_t span;                  /* cap * size */
     uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
     uint32_t size;                  /* block size */
+    uint32_t gmask;                 /* 2^shift - 1 */
+    uint8_t shift;                  /* the bits' granule: the largest power of two that divides size */
     uint8_t cls, where, rebuild;
     /* the slow paths' */
+    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
     uint32_t cap, fresh;            /* blocks it holds; of those, carved so far */
     struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
@@ -77,7 +78,7 @@ struct mm_page {
     mm_chunk *chunk;                /* the page's chunk in the chain */
     size_t bytes;                   /* the page's chunk size */
     uint64_t empty_ms;              /* when it last ran empty */
-    uint64_t bits[MM_PG_MAXBLOCKS / 64];   /* 1: allocated */
+    uint64_t bits[MM_PG_MAXBLOCKS / 64];   /* 1: a block starts at this granule, allocated */
 } __attribute__((aligned(64)));
 
 /* The page map: 4 KiB granule -> the record of the page that covers it. */
@@ -107,10 +108,13 @@ struct mm_theap {
     struct mm_theap *next, *prev;         /* every heap, under the lock */
 };
 
-/* This thread's heap for the fast paths; NULL while a call works on it (a
- * signal handler that comes in then takes the chain's way), and until
- * the pages are on. */
+/* This thread's heap for the fast paths; mm_th_none while a call works
+ * on it (a signal handler that comes in then takes the chain's way), and
+ * until the thread has a heap. mm_th_none's pages hold no block and it
+ * owns none, so that the fast paths need no test of their own to go on
+ * to the slow ones. */
 extern __thread struct mm_theap *mm_th MM_TLS;
+extern struct mm_theap mm_th_none;
 /* The pages serve small blocks (set at start, when no debugging option
  * keeps records: those blocks go through the chain). */
 extern bool mm_pages_on;
@@ -133,8 +137,27 @@ __attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const
 __attribute__((noreturn, cold)) void mm_pages_bad_link(struct mm_page *pg, uintptr_t b);
 __attribute__((noreturn, cold)) void mm_pages_bad_head(struct mm_page *pg, uintptr_t b);
 
+/* The bits: one per granule of 2^shift bytes, the largest power of two
+ * that divides the block size, so that a granule holds at most one
+ * block's start and the bit of p is its offset shifted, no division. The
+ * bit is set while a block that starts there is allocated; a pointer on
+ * a granule where no block starts finds its bit clear, as a freed block
+ * does. The bit of p, or -1 when p is outside the blocks or not on a
+ * granule. */
+static inline long mm_pg_bit(const struct mm_page *pg, const void *p)
+{
+    uintptr_t off = (uintptr_t)p - pg->start;
+    if (MM_UNLIKELY(off >= pg->span || (off & pg->gmask)))
+        return -1;
+    return (long)(off >> pg->shift);
+}
+static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
+{
+    return bit >= 0 && (__atomic_load_n(&pg->bits[bit >> 6], __ATOMIC_RELAXED) >> (bit & 63) & 1);
+}
+
 /* The index of block p of page pg, or -1 when p is not a block boundary
- * (offsets are below 2^18, so the product is exact). */
+ * (offsets are below 2^18, so the product is exact): for the reports. */
 static inline long mm_pg_index(const struct mm_page *pg, const void *p)
 {
     uintptr_t off = (uintptr_t)p - pg->start;
@@ -158,19 +181,25 @@ static inline long mm_pg_index(const struct mm_page *pg, const void *p)
 static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
 {
     struct mm_theap *th = mm_th;
-    if (MM_UNLIKELY(!th || n > MM_PG_MAX))
+    unsigned cls;
+    if (MM_LIKELY(n <= 1024))
+        cls = mm_pg_small_class[(n + 15) >> 4];
+    else if (n <= MM_PG_MAX)
+        cls = mm_pg_class(n);
+    else
         return NULL;
-    struct mm_page *pg = th->cur[mm_pg_class(n)];
-    mm_th = NULL;
+    struct mm_page *pg = th->cur[cls];
+    mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uintptr_t b = pg->free, off = b - pg->start;
+    uintptr_t b = pg->free;
     void *r = NULL;
     if (MM_LIKELY(b != 0)) {
-        uint32_t i = (uint32_t)((off * pg->inv) >> 32);
-        uint64_t w = pg->bits[i >> 6], m = UINT64_C(1) << (i & 63);
-        if (MM_UNLIKELY(off >= pg->span || (w & m)))
+        /* (b is a block of the page: whatever sets the head checked it) */
+        uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
+        uint64_t w = pg->bits[i >> 6];
+        if (MM_UNLIKELY(w >> (i & 63) & 1))
             mm_pages_bad_head(pg, b);
-        pg->bits[i >> 6] = w | m;
+        pg->bits[i >> 6] = w | UINT64_C(1) << (i & 63);
         uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
         if (MM_UNLIKELY(next - pg->start >= pg->span) && next)
             mm_pages_bad_link(pg, b);
@@ -190,17 +219,19 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
     if (MM_LIKELY(!pg))
         return false;
     struct mm_theap *th = mm_th;
-    if (MM_UNLIKELY(!th || pg->owner != th)) {
+    if (MM_UNLIKELY(pg->owner != th)) {
         mm_pages_free_remote(pg, p, fn);
         return true;
     }
-    mm_th = NULL;
+    mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    long i = mm_pg_index(pg, p);
-    uint64_t m = UINT64_C(1) << (i & 63);
-    if (MM_UNLIKELY(i < 0 || !(pg->bits[i >> 6] & m)))
+    long i = mm_pg_bit(pg, p);
+    if (MM_UNLIKELY(i < 0))
         mm_pages_bad_free(pg, p, fn);
-    pg->bits[i >> 6] &= ~m;
+    uint64_t w = pg->bits[i >> 6];
+    if (MM_UNLIKELY(!(w >> (i & 63) & 1)))
+        mm_pages_bad_free(pg, p, fn);
+    pg->bits[i >> 6] = w & ~(UINT64_C(1) << (i & 63));
     *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
     pg->free = (uintptr_t)p;
     uint32_t used = --pg->used;
