@@ -255,26 +255,31 @@ static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
 /* ---- blocks */
 
 /* Other threads' frees back on the owner's list (the owner, or the lock
- * holder for a left page). */
+ * holder for a left page). A remote list's links are mixed as the owner's
+ * are, so it is checked block by block (each a block of the page, its bit
+ * set, then cleared) but not written again: only its last block is linked
+ * to what the owner's list held. */
 static void collect(struct mm_page *pg)
 {
     if (!__atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
         return;                  /* (an exchange would take the line from the freeing threads) */
-    uintptr_t r = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE);
+    uintptr_t head = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE), r = head, last = 0;
+    uint32_t n = 0;
     while (r) {
-        uintptr_t next = *(uint64_t *)r ^ mm_pg_mix(pg, r);
         long i = mm_pg_bit(pg, (void *)r);
-        if (i < 0)
-            mm_pages_bad_link(pg, r);
+        if (i < 0 || n == pg->cap)
+            mm_pages_bad_link(pg, last ? last : r);
         uint64_t m = UINT64_C(1) << (i & 63);
         if (!(pg->bits[i >> 6] & m))
             mm_pages_bad_free(pg, (void *)r, "free");
         pg->bits[i >> 6] &= ~m;
-        *(uint64_t *)r = pg->free ^ mm_pg_mix(pg, r);
-        pg->free = r;
-        pg->used--;
-        r = next;
+        n++;
+        last = r;
+        r = *(uint64_t *)r ^ mm_pg_mix(pg, r);
     }
+    *(uint64_t *)last = pg->free ^ mm_pg_mix(pg, last);
+    pg->free = head;
+    pg->used -= n;
 }
 
 /* Blocks never handed out onto the free list: up to 4 KiB of them. */
