@@ -469,15 +469,45 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
     return false;
 }
 
+/* The bytes before the first place in c where a block aligned to align
+ * can start, leaving a chunk of MM_MIN_CHUNK bytes or more before it. */
+static size_t lead_of(const mm_chunk *c, size_t align)
+{
+    uintptr_t mem = (uintptr_t)mm_mem(c);
+    return mem % align ? mm_align_up(mem + MM_MIN_CHUNK, align) - mem : 0;
+}
+
+/* A free chunk of the bins that holds nb bytes at an alignment of align
+ * where it lies, taken whole; NULL: none among the first few of the bins
+ * that sizes nb to nb + align + MM_MIN_CHUNK fall in. The general path
+ * asks for a chunk that big, so a chunk of just the right size in just
+ * the right place (a page's, given back) would be passed over, and every
+ * new page carved from top. */
+static mm_chunk *take_aligned(size_t nb, size_t align, const char *fn)
+{
+    unsigned last = mm_bin_index(nb + align + MM_MIN_CHUNK);
+    for (unsigned i = mm_bin_index(nb); i <= last && i < MM_NBINS; i++) {
+        unsigned n = 0;
+        for (mm_chunk *c = mm_bin_first(i); c && n < 16; c = mm_bin_next(c, fn), n++) {
+            if (mm_size(c) < nb + lead_of(c, align))
+                continue;
+            size_t dirty = bin_del(c, fn);
+            mm_os_signal_point();      /* c is in no bin and not yet in use */
+            use_free_chunk(c, mm_size(c), dirty);
+            return c;
+        }
+    }
+    return NULL;
+}
+
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
 {
-    mm_chunk *c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn);
-    if (!c)
+    mm_chunk *c = take_aligned(nb, align, fn);
+    if (!c && !(c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn)))
         return NULL;
-    uintptr_t mem = (uintptr_t)mm_mem(c);
-    if (mem % align) {
+    if (lead_of(c, align)) {
         /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
-        size_t lead = mm_align_up(mem + MM_MIN_CHUNK, align) - mem;
+        size_t lead = lead_of(c, align);
         mm_chunk *a = mm_chunk_at(c, lead);
         mm_set_head(a, (mm_size(c) - lead) | MM_INUSE | MM_PINUSE);
         mm_set_head(c, lead | MM_INUSE | (c->head & MM_PINUSE));
