@@ -440,9 +440,44 @@ static void sweep(struct mm_theap *th)
 
 /* ---- the slow paths */
 
+/* th's full pages of class cls that other threads freed blocks into
+ * since it last looked (their frees leave a hint) move to avail. */
+static void take_hinted(struct mm_theap *th, unsigned cls)
+{
+    if (!__atomic_load_n(&th->remote_hint[cls], __ATOMIC_RELAXED))
+        return;
+    __atomic_store_n(&th->remote_hint[cls], 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);    /* a free after this leaves the hint again */
+    for (struct mm_page *pg = th->full[cls], *next; pg; pg = next) {
+        next = pg->next;
+        if (__atomic_load_n(&pg->remote, __ATOMIC_RELAXED)) {
+            unlink_page(&th->full[cls], pg);
+            push_page(&th->avail[cls], pg, MM_PG_AVAIL);
+        }
+    }
+}
+
+/* One of th's other pages of class cls that holds freed blocks (its own
+ * or other threads'), off its list; NULL: none among the first few. */
+static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
+{
+    take_hinted(th, cls);
+    unsigned n = 0;
+    for (struct mm_page *pg = th->avail[cls]; pg && n < 8; pg = pg->next, n++)
+        if (pg->free || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED)) {
+            unlink_page(&th->avail[cls], pg);
+            return pg;
+        }
+    return NULL;
+}
+
 /* A block of class cls, th claimed: from cur, after taking back its
- * remote frees or carving fresh blocks; else from another page with room
- * (one of avail, one of full that got frees since), else a new page. */
+ * remote frees; else from another page that holds freed blocks; else
+ * fresh from cur, or from another page with room (one of avail, one of
+ * full that got frees since), else a new page. Freed blocks come before
+ * fresh ones, so that the memory the program touched already serves
+ * first (a block freed by another thread waits in its page's remote list
+ * until the owner comes for it). */
 static void *refill(struct mm_theap *th, unsigned cls)
 {
     struct mm_page *pg = th->cur[cls];
@@ -451,27 +486,37 @@ static void *refill(struct mm_theap *th, unsigned cls)
     sweep(th);
     pg = th->cur[cls];                 /* the sweep may have given it back */
     for (;;) {
+        struct mm_page *next;
         if (pg != &none) {
             collect(pg);
-            if (!pg->free && pg->fresh < pg->cap)
-                extend(pg);
             if (pg->free)
                 return pop(pg);
-            push_page(&th->full[cls], pg, MM_PG_FULL);
-        }
-        if ((pg = th->avail[cls]) != NULL) {
-            unlink_page(&th->avail[cls], pg);
+            next = take_freed(th, cls);
+            if (!next && pg->fresh < pg->cap) {
+                extend(pg);
+                return pop(pg);
+            }
+            if (pg->fresh < pg->cap)
+                push_page(&th->avail[cls], pg, MM_PG_AVAIL);
+            else
+                push_page(&th->full[cls], pg, MM_PG_FULL);
         } else {
-            for (pg = th->full[cls]; pg; pg = pg->next)
-                if (pg->free || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
+            next = take_freed(th, cls);
+        }
+        if (!next && (next = th->avail[cls]) != NULL) {
+            unlink_page(&th->avail[cls], next);         /* fresh blocks only */
+        } else if (!next) {
+            for (next = th->full[cls]; next; next = next->next)
+                if (next->free || __atomic_load_n(&next->remote, __ATOMIC_RELAXED))
                     break;
-            if (pg)
-                unlink_page(&th->full[cls], pg);
-            else if (!(pg = page_new(th, cls))) {
+            if (next)
+                unlink_page(&th->full[cls], next);
+            else if (!(next = page_new(th, cls))) {
                 th->cur[cls] = &none;
                 return NULL;
             }
         }
+        pg = next;
         pg->where = MM_PG_CUR;
         th->cur[cls] = pg;
     }
@@ -517,8 +562,15 @@ void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
     uintptr_t old = __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
     do
         *(uint64_t *)p = old ^ mm_pg_mix(pg, (uintptr_t)p);
-    while (!__atomic_compare_exchange_n(&pg->remote, &old, (uintptr_t)p, true, __ATOMIC_RELEASE,
+    while (!__atomic_compare_exchange_n(&pg->remote, &old, (uintptr_t)p, true, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED));
+    /* a full page's owner does not look at it until told (read as they
+     * are: the owner changes them without a lock) */
+    struct mm_theap *o = __atomic_load_n(&pg->owner, __ATOMIC_RELAXED);
+    unsigned cls = pg->cls;
+    if (o && __atomic_load_n(&pg->where, __ATOMIC_RELAXED) == MM_PG_FULL &&
+        !__atomic_load_n(&o->remote_hint[cls], __ATOMIC_RELAXED))
+        __atomic_store_n(&o->remote_hint[cls], 1, __ATOMIC_RELAXED);
 }
 
 /* ---- thread heaps */

@@ -106,6 +106,10 @@ struct mm_theap {
     unsigned nempty;
     uint64_t sweep_ms;
     struct mm_theap *next, *prev;         /* every heap, under the lock */
+    /* Set by other threads (relaxed atomics) when they free into a full
+     * page of the class; on lines of their own, away from what the
+     * owner's fast paths read. */
+    uint8_t remote_hint[MM_PG_NCLS] __attribute__((aligned(64)));
 };
 
 /* This thread's heap for the fast paths; mm_th_none while a call works
