@@ -80,7 +80,8 @@ int mm_os_pid(void);                         /* getpid(), cached */
 void mm_os_after_fork(void);                 /* in the child of fork */
 bool mm_os_forked(void);                     /* this process is a child of fork */
 /* Fault injection for re-entry (fail_signal): called where the heap is
- * half-way through a change, lock held; raises the signal now and then.
+ * half-way through a change, or fork half-way through its handlers, lock
+ * held; raises the signal now and then.
  * (The inline test is below the options.) */
 void mm_os_signal_point_slow(void);
 
@@ -225,7 +226,7 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
     X(fail_seed, NUM, 1, 0, UINT32_MAX, 0, 0, "The seed of fail_rate's choices")                \
     X(fail_signal, NUM, 0, 0, 64, 0, 0,                                                         \
       "Fault injection: raise this signal inside the allocator, in the middle of a change to "  \
-      "the heap and with its lock held, every fail_signal_every times (0: none)")               \
+      "the heap or of a fork, with its lock held, every fail_signal_every times (0: none)")     \
     X(fail_signal_every, NUM, 64, 1, UINT32_MAX, 0, 0, "How often fail_signal is raised")
 
 #define MM_PATH_MAX 256

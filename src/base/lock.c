@@ -132,11 +132,13 @@ void mm_lock_fork_prepare(void)
     bool lock = mm_lock();
     took_stdio = (took_stdio & ~(1u << d)) | (uint32_t)stdio << d;
     took_lock = (took_lock & ~(1u << d)) | (uint32_t)lock << d;
+    mm_os_signal_point();        /* fail_signal: a fork nested here finds the lock taken */
 }
 
 void mm_lock_fork_parent(void)
 {
     unsigned d = --fork_depth % 32;
+    mm_os_signal_point();        /* fail_signal: a fork nested before the lock goes */
     if (took_lock >> d & 1)
         mm_unlock();
     if (took_stdio >> d & 1)
@@ -153,6 +155,7 @@ void mm_lock_fork_child(void (*reset)(void))
     self_tid = (int)syscall(SYS_gettid);
     atomic_store_explicit(&word, self_tid, memory_order_relaxed);
     reset();
+    mm_os_signal_point();        /* fail_signal: a fork nested before the lock goes */
     if (took_lock >> d & 1)
         mm_unlock();
 }
