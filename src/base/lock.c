@@ -8,6 +8,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
@@ -117,11 +118,27 @@ int mm_self_tid(void)
  * once the handler returns. */
 extern void _IO_list_lock(void), _IO_list_unlock(void);
 
-/* What each fork took, by nesting depth: a signal handler that interrupts
- * fork on this thread may fork again, and must not overwrite what the outer
- * fork has to give back. */
+/* What each fork took, by nesting depth: a signal handler that comes in
+ * during fork on this thread may fork again, and must not overwrite what
+ * the outer fork has to give back. Prepare counts its depth before it
+ * takes anything, so a fork nested anywhere from there on is one deeper.
+ * Parent and child give back what their fork took with signals blocked: a
+ * fork nested half-way through would find the depth given back but not
+ * the locks. A signal that comes then is delivered once they are done (a
+ * fault is not blocked: blocked, it would kill without a word). */
 static __thread unsigned fork_depth MM_TLS;
 static __thread uint32_t took_lock MM_TLS, took_stdio MM_TLS;
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t s;
+    sigfillset(&s);
+    sigdelset(&s, SIGSEGV);
+    sigdelset(&s, SIGBUS);
+    sigdelset(&s, SIGILL);
+    sigdelset(&s, SIGFPE);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
 
 void mm_lock_fork_prepare(void)
 {
@@ -137,12 +154,15 @@ void mm_lock_fork_prepare(void)
 
 void mm_lock_fork_parent(void)
 {
+    sigset_t old;
+    block_signals(&old);
     unsigned d = --fork_depth % 32;
-    mm_os_signal_point();        /* fail_signal: a fork nested before the lock goes */
+    mm_os_signal_point();        /* fail_signal: delivered once the locks are let go */
     if (took_lock >> d & 1)
         mm_unlock();
     if (took_stdio >> d & 1)
         _IO_list_unlock();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void mm_lock_fork_child(void (*reset)(void))
@@ -150,12 +170,20 @@ void mm_lock_fork_child(void (*reset)(void))
     /* The child has one thread, and the lock is this thread's either way
      * (taken above, or held by the call a signal handler interrupted); its
      * thread id changed with fork. No one can be waiting. glibc resets its
-     * own stdio lock in the child of a threaded process. */
+     * own stdio lock in the child of a threaded process: what the forks
+     * this one is nested in took of it is gone too, and must not be let go
+     * again when they end (its count would go below zero, and the lock stay
+     * held for good after its next use). */
+    sigset_t old;
+    block_signals(&old);
     unsigned d = --fork_depth % 32;
+    if (took_stdio >> d & 1)
+        took_stdio = 0;
     self_tid = (int)syscall(SYS_gettid);
     atomic_store_explicit(&word, self_tid, memory_order_relaxed);
     reset();
-    mm_os_signal_point();        /* fail_signal: a fork nested before the lock goes */
+    mm_os_signal_point();        /* fail_signal: delivered once the lock is let go */
     if (took_lock >> d & 1)
         mm_unlock();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
