@@ -53,8 +53,16 @@ static void exhaust(int resource, const char *field)
     CHECK(calloc(1000, 1000) == NULL && errno == ENOMEM);
     errno = 0;
     CHECK(memalign(4096, 1u << 20) == NULL && errno == ENOMEM);
+    /* posix_memalign returns the error and, as glibc's and musl's, sets
+     * errno too: small, page and larger alignments, small and big blocks */
     void *p = (void *)1;
-    CHECK_EQ(posix_memalign(&p, 64, 1u << 20), ENOMEM);
+    size_t aligns[] = { 8, 64, 4096, 65536 }, sizes[] = { 4000, 1u << 20 };
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 2; j++) {
+            errno = 0;
+            CHECK_EQ(posix_memalign(&p, aligns[i], sizes[j]), ENOMEM);
+            CHECK_EQ(errno, ENOMEM);
+        }
     CHECK(p == (void *)1);
     errno = 0;
     CHECK(realloc(keep, 1u << 20) == NULL && errno == ENOMEM);
