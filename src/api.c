@@ -210,24 +210,26 @@ MM_EXPORT size_t malloc_usable_size(void *p)
 
 MM_EXPORT int malloc_trim(size_t pad) { return mm_trim(pad); }
 
+/* glibc's answers: 1 for every parameter and value, but M_MXFAST beyond
+ * its largest fast bin (160 bytes). The three thresholds are set, within
+ * their options' bounds (a negative value is a huge size to glibc: the
+ * largest); the rest have nothing to set here (no fast bins, no arenas, no
+ * limit on mappings, no perturb bytes: check=1 fills blocks) and are taken
+ * as no-ops, as glibc takes a parameter it does not know. */
 MM_EXPORT int mallopt(int param, int value)
 {
-    size_t *field;
+    size_t v = (size_t)(long)value, *field;
+    const char *name;
     switch (param) {
-    case M_MMAP_THRESHOLD: field = &mm_heap.mmap_threshold; break;
-    case M_TRIM_THRESHOLD: field = &mm_heap.trim_threshold; break;
-    case M_TOP_PAD: field = &mm_heap.top_pad; break;
-    case M_ARENA_MAX:
-    case M_ARENA_TEST:
-        return 1;                /* there are no arenas to limit: done */
-    default:
-        return 0;                /* not a knob of this allocator */
+    case M_MXFAST: return v <= 160;
+    case M_MMAP_THRESHOLD: field = &mm_heap.mmap_threshold; name = "mmap_threshold"; break;
+    case M_TRIM_THRESHOLD: field = &mm_heap.trim_threshold; name = "trim_threshold"; break;
+    case M_TOP_PAD: field = &mm_heap.top_pad; name = "top_pad"; break;
+    default: return 1;
     }
-    if (value < 0 || (param == M_MMAP_THRESHOLD && (value < 4096 || value > (1 << 30))))
-        return 0;
     if (!mm_enter())
         return 0;
-    *field = (size_t)value;
+    *field = mm_options_clamp(name, v);
     mm_heap.thresholds_fixed = true;
     mm_leave();
     return 1;

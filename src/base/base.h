@@ -248,6 +248,8 @@ bool mm_options_load(void);
 /* Applies a MYMALLOC_OPTIONS string; returns the number of bad pieces.
  * Lock held. */
 int mm_options_apply(const char *s);
+/* v brought within the bounds of the option called name (for mallopt). */
+size_t mm_options_clamp(const char *name, size_t v);
 /* mmap_threshold, trim_threshold or top_pad was set by an option. */
 extern bool mm_options_thresholds_set;
 /* A library built without the toolkit: its options get a warning. */

@@ -367,6 +367,14 @@ static bool is_root(void)
     return true;
 }
 
+size_t mm_options_clamp(const char *name, size_t v)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (!strcmp(table[i].name, name))
+            return v < table[i].lo ? table[i].lo : v > table[i].hi ? table[i].hi : v;
+    return v;
+}
+
 void mm_options_after_fork(void)
 {
     mm_root = false;

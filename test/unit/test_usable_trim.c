@@ -1,6 +1,7 @@
 /* malloc_usable_size, malloc_trim, mallopt, mallinfo2. */
 #include "helper.h"
 
+#include <limits.h>
 #include <malloc.h>
 
 static void usable_size(void)
@@ -47,10 +48,47 @@ static void mallopt_moves_the_mmap_threshold(void)
     mymalloc_heap_info(&b);
     CHECK_EQ(b.mapped_blocks, a.mapped_blocks + 1);
     free(p);
-    CHECK_EQ(mallopt(M_MMAP_THRESHOLD, -5), 0);
-    CHECK_EQ(mallopt(M_ARENA_MAX, 1), 1);       /* no arenas to limit: accepted, as glibc's */
-    CHECK_EQ(mallopt(M_ARENA_TEST, 1), 1);
-    CHECK_EQ(mallopt(M_CHECK_ACTION, 1), 0);    /* not a knob here */
+}
+
+/* mallopt answers as glibc 2.36's does: 1 for every parameter and value
+ * but M_MXFAST beyond its largest fast bin (160 bytes). The parameters
+ * with nothing to set here (the arenas' among them) are no-ops; the
+ * thresholds are kept within their options' bounds: 0 is the smallest
+ * threshold, a negative value (a huge size to glibc) the largest. */
+static void mallopt_answers_as_glibc(void)
+{
+#define P(x) { x, #x }
+    const struct { int param; const char *name; } params[] = {
+        P(M_TRIM_THRESHOLD), P(M_TOP_PAD), P(M_MMAP_THRESHOLD), P(M_MMAP_MAX), P(M_CHECK_ACTION),
+        P(M_PERTURB), P(M_ARENA_TEST), P(M_ARENA_MAX), { 0, "0" }, { 12345, "12345" } };
+#undef P
+    const int values[] = { -1, 0, 1, 160, 161, 4096, 1 << 20, 64 << 20, INT_MAX, INT_MIN };
+    for (size_t i = 0; i < sizeof params / sizeof *params; i++)
+        for (size_t j = 0; j < sizeof values / sizeof *values; j++)
+            if (mallopt(params[i].param, values[j]) != 1)
+                FAIL("mallopt(%s, %d) is not 1, as glibc's", params[i].name, values[j]);
+    CHECK_EQ(mallopt(M_MXFAST, -1), 0);
+    CHECK_EQ(mallopt(M_MXFAST, 0), 1);
+    CHECK_EQ(mallopt(M_MXFAST, 160), 1);
+    CHECK_EQ(mallopt(M_MXFAST, 161), 0);
+    CHECK_EQ(mallopt(M_TOP_PAD, 64 << 10), 1);
+    CHECK_EQ(mallopt(M_TRIM_THRESHOLD, 256 << 10), 1);
+
+    struct mymalloc_heap_info a, b;
+    CHECK_EQ(mallopt(M_MMAP_THRESHOLD, 0), 1);          /* the smallest: 4 KiB */
+    mymalloc_heap_info(&a);
+    void *p = malloc(40000);
+    mymalloc_heap_info(&b);
+    CHECK_EQ(b.mapped_blocks, a.mapped_blocks + 1);
+    free(p);
+    CHECK_EQ(mallopt(M_MMAP_THRESHOLD, -1), 1);         /* the largest: 1 GiB */
+    mymalloc_heap_info(&a);
+    p = malloc(64u << 20);
+    mymalloc_heap_info(&b);
+    CHECK_EQ(b.mapped_blocks, a.mapped_blocks);
+    free(p);
+    CHECK_EQ(mallopt(M_MMAP_THRESHOLD, 128 << 10), 1);
+    CHECK_HEAP();
 }
 
 static void mallinfo2_counts(void)
@@ -72,6 +110,7 @@ int main(void)
     usable_size();
     trim_gives_memory_back();
     mallopt_moves_the_mmap_threshold();
+    mallopt_answers_as_glibc();
     mallinfo2_counts();
     puts("ok");
     return 0;
