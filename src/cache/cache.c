@@ -162,12 +162,12 @@ static void release(void)
     busy = false;
 }
 
-mm_chunk *mm_cache_take(size_t nb, bool locked)
+mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn)
 {
     struct mm_tcache *tc = claim(false);
     if (!tc)
         return NULL;
-    mm_chunk *c = mm_cache_pop(tc, nb);
+    mm_chunk *c = mm_cache_pop(tc, nb, fn);
     release();
     if (c && locked)
         counts.hits++;

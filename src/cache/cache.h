@@ -67,7 +67,7 @@ void mm_cache_init(void);
 /* These two need no lock, and make no cache: a thread gets one in the
  * locked paths (refill and free). locked: the caller holds the lock
  * (a hit is counted). */
-mm_chunk *mm_cache_take(size_t nb, bool locked);        /* a cached chunk, or NULL */
+mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn);   /* a cached chunk, or NULL */
 bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 /* The rest with the lock held. */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
@@ -80,12 +80,18 @@ struct mm_cache_counts { uint64_t hits, refills, flushes; };
 void mm_cache_counts(struct mm_cache_counts *k);
 void mm_cache_after_fork_child(void);
 
-static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb)
+/* A chunk's header lies where the program can write: it is checked before
+ * the chunk is handed out (read once: the lock holder may rewrite PINUSE
+ * meanwhile). */
+static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb, const char *fn)
 {
     struct mm_tc_class *k = &tc->cls[mm_tc_class(nb)];
     if (MM_UNLIKELY(!k->count))
         return NULL;
     mm_chunk *c = k->stack[--k->count];
+    uint64_t h = __atomic_load_n(&c->head, __ATOMIC_RELAXED), want = mm_tc_round(nb) | MM_INUSE;
+    if (MM_UNLIKELY(h >> 48 != mm_tag(c, h & MM_BODY) || (h & MM_BODY & ~(uint64_t)MM_PINUSE) != want))
+        mm_bad_header(c, fn);
     *(uint64_t *)mm_mem(c) = 0;
     return c;
 }

@@ -89,7 +89,7 @@ static void *alloc_light(size_t n, size_t extra, int call, int family, const cha
     if (mm_plain_is_big(nb, MM_ALIGN)) {
         p = mm_alloc_big(n + extra, MM_ALIGN, fn);
     } else {
-        mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_take(nb, false) : NULL;
+        mm_chunk *c = nb <= MM_TC_MAX ? mm_cache_take(nb, false, fn) : NULL;
         if (!c) {
             if (!mm_enter())
                 return mm_reentered_alloc(n + extra, MM_ALIGN, fn);

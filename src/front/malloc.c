@@ -30,7 +30,7 @@ mm_chunk *mm_alloc_locked(size_t nb, size_t align, const char *fn)
     if (align > MM_ALIGN)
         return mm_heap_memalign(nb, align, fn);
     mm_chunk *c = NULL;
-    if (nb <= MM_TC_MAX && ((c = mm_cache_take(nb, true)) || (c = mm_cache_refill(nb, fn))))
+    if (nb <= MM_TC_MAX && ((c = mm_cache_take(nb, true, fn)) || (c = mm_cache_refill(nb, fn))))
         return c;
     return mm_heap_alloc(nb, fn);
 }
@@ -84,7 +84,7 @@ __attribute__((noinline)) void *mm_malloc_slow(size_t n)
      * first, without the lock. */
     size_t nb = mm_request_size(n);
     if (mm_cache_fast_off && nb <= MM_TC_MAX) {
-        mm_chunk *c = mm_cache_take(mm_tc_round(nb), false);
+        mm_chunk *c = mm_cache_take(mm_tc_round(nb), false, "malloc");
         if (c)
             return mm_mem(c);
     }

@@ -70,9 +70,11 @@ void mm_bin_insert(mm_chunk *c)
 
 void mm_bin_remove(mm_chunk *c, const char *fn)
 {
+    if (!mm_head_ok(c))
+        mm_bad_header(c, fn);
     unsigned i = mm_bin_index(mm_size(c));
     mm_chunk *fd = mm_bin_fd(c), *bk = mm_bin_bk(c);
-    if (!mm_head_ok(c) || !linkable(fd) || !linkable(bk) || (fd && mm_bin_bk(fd) != c) ||
+    if (!linkable(fd) || !linkable(bk) || (fd && mm_bin_bk(fd) != c) ||
         (bk ? mm_bin_fd(bk) != c : bin[i] != c))
         corrupt(c, fn);
     if (fd)

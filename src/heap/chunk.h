@@ -153,6 +153,14 @@ static inline bool mm_head_ok(const mm_chunk *c)
     return c->head >> 48 == mm_tag(c, c->head & MM_BODY);
 }
 
+/* A header that fails its check before the allocator trusts it: a write
+ * before the block's start (or past the end of the block before it). */
+MM_NORETURN static inline void mm_bad_header(const mm_chunk *c, const char *fn)
+{
+    mm_die(fn, "the header before the block %p was overwritten (a write before its start, or past "
+               "the end of the block before it)", mm_mem(c));
+}
+
 /* The mark of a chunk a thread cache holds. */
 static inline uint64_t mm_cache_mark(const mm_chunk *c)
 {

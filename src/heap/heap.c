@@ -116,13 +116,6 @@ mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
     return n;
 }
 
-void mm_walk_broken(const char *who, const mm_chunk *bad)
-{
-    mm_print("mymalloc: %s: the heap is corrupt at %p: a chunk header this allocator did not write "
-             "(an overflow from the block before it?); the rest of its segment is skipped\n", who,
-             (const void *)bad);
-}
-
 /* The old top becomes an ordinary free chunk when a new segment starts. */
 static void retire_top(void)
 {
@@ -391,10 +384,12 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
 
 void mm_heap_free(mm_chunk *c, const char *fn)
 {
+    /* Neither header is trusted unchecked: pages and cached chunks come
+     * back here without a lookup, and no fast path looks at the next one. */
+    if (!mm_head_ok(c))
+        mm_bad_header(c, fn);
     size_t size = mm_size(c), dirty = size;
     mm_chunk *next = mm_chunk_at(c, size);
-    /* The fast path of free does not look at the next header: it is checked
-     * here, before anything trusts it. */
     if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
         mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
                size - 8, mm_mem(c));

@@ -5,6 +5,14 @@
 
 #include <string.h>
 
+/* What a reader of the walk (leaks, heapmap) says when it stops at bad. */
+void mm_walk_broken(const char *who, const mm_chunk *bad)
+{
+    mm_print("mymalloc: %s: the heap is corrupt at %p: a chunk header this allocator did not write "
+             "(an overflow from the block before it?); the rest of its segment is skipped\n", who,
+             (const void *)bad);
+}
+
 static void count_big(mm_chunk *c, void *arg)
 {
     struct mm_summary *s = arg;

@@ -7,9 +7,10 @@ load test_helper
 
 setup() { common_setup; }
 
-# misuse NAME: runs the program under the library; $ptr is what it printed.
+# misuse NAME [ARG...]: runs the program under the library (with
+# MYMALLOC_OPTIONS=$opts if set); $ptr is what it printed.
 misuse() {
-    run -134 --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/misuse/$1"
+    run -134 --separate-stderr env LD_PRELOAD="$LIB" ${opts:+"MYMALLOC_OPTIONS=$opts"} "$BUILD/misuse/$1" "${@:2}"
     ptr="${lines[0]}"
     [[ $ptr == 0x* ]]
     [[ $(printf '%s\n' "$stderr" | grep -c .) == 1 ]] || { echo "more than one line: $stderr"; false; }
@@ -111,4 +112,24 @@ misuse() {
 @test "a write after free over a small block's link is caught when malloc hands the block out again" {
     misuse write_after_free_small
     [ "$stderr" = "mymalloc: malloc(): the free 48-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
+}
+
+@test "a header overwritten before the first block of a page is caught when the page goes back to the chain" {
+    misuse header_before_page
+    [ "$stderr" = "mymalloc: free(): the header before the block $ptr was overwritten (a write before its start, or past the end of the block before it)" ]
+}
+
+@test "a header overwritten before a freed block of the chain is caught when malloc takes the block again" {
+    misuse header_before_freed 40000
+    [ "$stderr" = "mymalloc: malloc(): the header before the block $ptr was overwritten (a write before its start, or past the end of the block before it)" ]
+}
+
+@test "with leaks=1, a header overwritten before a 40-byte block in the thread cache is caught when malloc hands it out" {
+    opts=leaks=1 misuse header_before_freed 40
+    [ "$stderr" = "mymalloc: malloc(): the header before the block $ptr was overwritten (a write before its start, or past the end of the block before it)" ]
+}
+
+@test "with leaks=1, a header overwritten before a 3000-byte block in the thread cache is caught when malloc hands it out" {
+    opts=leaks=1 misuse header_before_freed 3000
+    [ "$stderr" = "mymalloc: malloc(): the header before the block $ptr was overwritten (a write before its start, or past the end of the block before it)" ]
 }
