@@ -72,6 +72,10 @@ bool mm_os_protect(void *p, size_t n, bool accessible);
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */
+/* Fills buf with n random bytes from the kernel (getrandom), each call's
+ * apart from the others'; where the kernel has none, from AT_RANDOM and
+ * a counter. */
+void mm_os_random_fill(void *buf, size_t n);
 enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_NCALLS };
 extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */

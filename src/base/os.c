@@ -290,6 +290,23 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+void mm_os_random_fill(void *buf, size_t n)
+{
+    int e = errno;
+    unsigned char *b = buf;
+    size_t got = 0;
+    while (got < n) {
+        long r = syscall(SYS_getrandom, b + got, n - got, 0x0001 /* GRND_NONBLOCK */);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    errno = e;
+    static uint64_t counter;
+    for (; got < n; got++)
+        b[got] ^= (unsigned char)mix(mm_os_random() + ++counter);
+}
+
 uint64_t mm_os_random(void)
 {
     /* The kernel gives every process 16 random bytes (AT_RANDOM); the

@@ -11,11 +11,12 @@
 
 #include <string.h>
 
-/* The tag tells a record from the program's bytes: the chunk's address
- * mixed with the secret. */
+/* The tag tells a record from the program's bytes: a keyed mix of the
+ * chunk's address, with keys of the records' own (the program can read
+ * the tag: it must tell nothing of the headers' keys). */
 static uint64_t tag_of(const mm_chunk *c)
 {
-    return ((((uintptr_t)c >> 4) * mm_ro.secret) >> 48) ^ 0x6d6d;
+    return mm_keyed((uintptr_t)c, mm_ro.record_key) >> 48;
 }
 
 struct mm_record *mm_record_of(const mm_chunk *c)

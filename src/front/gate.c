@@ -3,7 +3,7 @@
  *
  * The first call can come from any thread, and from the dynamic loader
  * before any constructor has run: mm_front_init sets up what every call
- * needs (the page size, the secret, the options as far as environ is
+ * needs (the page size, the keys, the options as far as environ is
  * there, the heap's thresholds, the thread caches' key). The rest of the
  * process's setup (fork, the toolkit, the reports at exit) is init.c's.
  *
@@ -26,8 +26,21 @@ void mm_front_init(void)
     bool first = !__atomic_load_n(&mm_ready, __ATOMIC_RELAXED);
     if (first) {
         mm_os_init();
-        mm_ro.secret = mm_os_random() | 1;
-        mm_ro.mark_key = mm_ro.secret ^ UINT64_C(0x63616368656421aa);
+        /* Keys drawn apart from each other: one the program reads through
+         * (a link, a mark, a record) tells nothing of the others. The
+         * multipliers are odd. */
+        uint64_t k[10];
+        mm_os_random_fill(k, sizeof k);
+        mm_ro.secret = k[0];
+        mm_ro.tag_key[0] = k[1] | 1;
+        mm_ro.tag_key[1] = k[2];
+        mm_ro.cache_key[0] = k[3];
+        mm_ro.cache_key[1] = k[4] | 1;
+        mm_ro.link_key[0] = k[5];
+        mm_ro.link_key[1] = k[6] | 1;
+        mm_ro.record_key[0] = k[7];
+        mm_ro.record_key[1] = k[8] | 1;
+        mm_ro.mark_key = k[9];
         mm_options_load();
         mm_heap_use_options();
         __atomic_store_n(&mm_ready, true, __ATOMIC_RELEASE);

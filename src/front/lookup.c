@@ -21,18 +21,18 @@ mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
     if (s) {
         mm_chunk *fence = mm_fence(s);
         if ((char *)c < s->base || c >= fence || !mm_head_ok(c) || (c->head & MM_MMAPPED) ||
-            mm_size(c) < MM_MIN_CHUNK || mm_size(c) > (size_t)((char *)fence - (char *)c))
+            mm_csize(c) < MM_MIN_CHUNK || mm_csize(c) > (size_t)((char *)fence - (char *)c))
             mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "
                        "overwritten)", p);
         if ((c->head & MM_QUARANTINED) && (flags & MM_LOOKUP_QUARANTINED) && mm_inuse(c))
             return c;
         if (!mm_inuse(c) || (c->head & MM_QUARANTINED) || mm_is_cached(c))   /* free, or parked */
             mm_die(fn, "%s %p (%zu-byte block)", is_free_call(fn) ? "double free of" : "freed pointer",
-                   p, mm_size(c) - 8);
+                   p, mm_csize(c) - 8);
         mm_chunk *next = mm_next(c);
         if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
             mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
-                   mm_size(c) - 8, p);
+                   mm_csize(c) - 8, p);
         return c;
     }
     if (mm_big_owns(p)) {

@@ -1,11 +1,14 @@
 /* big.c -- blocks of mmap_threshold bytes and more get a mapping each.
  *
  * A mapped chunk has the usual header, with MMAPPED set; its prev_size
- * holds the chunk's offset from the start of the mapping (non-zero when a
- * large alignment asked for the block to start further in). The set of
- * their user pointers tells free which pointers are ours without touching
- * memory outside our regions; a short ring of recently freed pointers lets
- * a second free of one be called a double free.
+ * holds the chunk's offset from the start of the mapping (non-zero when an
+ * alignment asked for the block to start further in; always less than a
+ * page), its head the mapping's length in pages. The tag covers both
+ * words: free unmaps what was mapped, or reports the header, whatever the
+ * program wrote there. The set of their user pointers tells free which
+ * pointers are ours without touching memory outside our regions; a short
+ * ring of recently freed pointers lets a second free of one be called a
+ * double free.
  *
  * A freed mapping is kept a while for the next big block that fits it (no
  * mmap, no munmap, no page faults): a few of them, up to KEEP_BYTES, each
@@ -26,8 +29,16 @@ static struct { char *base; size_t len; uint64_t ms; } kept[KEEP];   /* lock hel
 static size_t kept_bytes;
 static unsigned kept_count;
 
+/* The mapping's start and length, from the header (checked by its tag). */
 static void *base_of(const mm_chunk *c) { return (char *)c - c->prev_size; }
-static size_t len_of(const mm_chunk *c) { return c->prev_size + mm_size(c); }
+static size_t len_of(const mm_chunk *c) { return (size_t)((c->head & MM_SIZE) >> 4) * MM_MAP_UNIT; }
+
+/* The header of a mapped chunk at off bytes into a mapping of len bytes. */
+static void set_mapped(mm_chunk *c, size_t off, size_t len)
+{
+    c->prev_size = off;
+    mm_set_head(c, (uint64_t)(len / MM_MAP_UNIT) << 4 | MM_MMAPPED | MM_INUSE);
+}
 
 /* Unmaps the kept mappings unused since before `since` (lock held). */
 static void unkeep(uint64_t since)
@@ -80,9 +91,13 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
         align = MM_ALIGN;
     /* Over-map by the alignment, then unmap the pages before and after. */
     size_t len = mm_page_round(n + MM_HDR + (align > MM_ALIGN ? align : 0));
+    if (len > MM_MAP_MAX)
+        return NULL;               /* more than a header can say */
     char *m = NULL, *lo, *hi;
     size_t got = 0;
-    if (!zero && mm_lock()) {      /* a kept mapping is not zero */
+    /* A kept mapping is not zero; and the block must start within its
+     * first page (the offset is less than a page). */
+    if (!zero && align <= mm_page && mm_lock()) {
         m = take_kept(len, &got);
         mm_unlock();
     }
@@ -112,8 +127,7 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
         if (hi < m + len)
             mm_os_unmap(hi, (size_t)(m + len - hi));
     }
-    c->prev_size = (size_t)((char *)c - lo);
-    mm_set_head(c, (size_t)(hi - (char *)c) | MM_MMAPPED | MM_INUSE);
+    set_mapped(c, (size_t)((char *)c - lo), (size_t)(hi - lo));
 
     if (!mm_lock()) {                 /* re-entered: cannot record it */
         mm_os_unmap(lo, (size_t)(hi - lo));
@@ -167,11 +181,13 @@ void *mm_big_realloc(mm_chunk *c, size_t n)
     size_t len = mm_page_round(off + MM_HDR + n);
     if (len == old_len)
         return mm_mem(c);
+    if (len > MM_MAP_MAX)
+        return NULL;
     char *m = mm_os_remap(base_of(c), old_len, len);
     if (!m)
         return NULL;
     mm_chunk *nc = mm_chunk_at(m, off);
-    mm_set_head(nc, (len - off) | MM_MMAPPED | MM_INUSE);   /* the tag depends on the address */
+    set_mapped(nc, off, len);          /* the tag depends on the address */
     mm_pset_del(&live, (uintptr_t)mm_mem(c));
     recent[recent_next++ % RECENT] = (uintptr_t)mm_mem(c);
     mm_pset_add(&live, (uintptr_t)mm_mem(nc));   /* cannot fail: the set did not grow */

@@ -8,11 +8,13 @@
  * chunks.
  *
  * The links live inside freed blocks, where a program that writes after
- * free can reach them. So they are stored mangled (xor-ed with the secret
- * and the address of the chunk that holds them), and every link is checked
- * before it is followed: it must decode to a free chunk of the heap that
- * links back. A pointer the program wrote there decodes to garbage and is
- * reported, instead of becoming a write to an address of its choosing. */
+ * free can read and write them. So they are stored mangled (xor-ed with a
+ * keyed mix of the address of the chunk that holds them, with keys used
+ * for nothing else: a link read, even a NULL one, shows one value of the
+ * mix, not its keys), and every link is checked before it is followed: it
+ * must decode to a free chunk of the heap that links back. A pointer the
+ * program wrote there decodes to garbage and is reported, instead of
+ * becoming a write to an address of its choosing. */
 #include "heap.h"
 
 #define NWORDS ((MM_NBINS + 63) / 64)
@@ -31,7 +33,7 @@ unsigned mm_bin_index(size_t size)
 /* Encoding and decoding are the same xor. */
 static inline mm_chunk *mangle(const mm_chunk *holder, const mm_chunk *p)
 {
-    return (mm_chunk *)((uintptr_t)p ^ mm_ro.secret ^ ((uintptr_t)holder >> 4));
+    return (mm_chunk *)((uintptr_t)p ^ mm_keyed((uintptr_t)holder, mm_ro.link_key));
 }
 
 mm_chunk *mm_bin_fd(const mm_chunk *c) { return mangle(c, c->fd); }
@@ -58,7 +60,7 @@ MM_NORETURN static void corrupt(const mm_chunk *c, const char *fn)
 
 void mm_bin_insert(mm_chunk *c)
 {
-    unsigned i = mm_bin_index(mm_size(c));
+    unsigned i = mm_bin_index(mm_csize(c));
     mm_chunk *head = bin[i];
     c->bk = mangle(c, NULL);
     c->fd = mangle(c, head);
@@ -72,7 +74,7 @@ void mm_bin_remove(mm_chunk *c, const char *fn)
 {
     if (!mm_head_ok(c))
         mm_bad_header(c, fn);
-    unsigned i = mm_bin_index(mm_size(c));
+    unsigned i = mm_bin_index(mm_csize(c));
     mm_chunk *fd = mm_bin_fd(c), *bk = mm_bin_bk(c);
     if (!linkable(fd) || !linkable(bk) || (fd && mm_bin_bk(fd) != c) ||
         (bk ? mm_bin_fd(bk) != c : bin[i] != c))
@@ -83,6 +85,9 @@ void mm_bin_remove(mm_chunk *c, const char *fn)
         bk->fd = mangle(bk, fd);
     else if (!(bin[i] = fd))
         map[i / 64] &= ~(UINT64_C(1) << (i % 64));
+    /* c is handed out, merged or resized: its links must not be left for
+     * the program to read */
+    c->fd = c->bk = NULL;
 }
 
 mm_chunk *mm_bin_next(const mm_chunk *c, const char *fn)
@@ -116,7 +121,7 @@ static mm_chunk *best_of(mm_chunk *c, size_t nb, const char *fn)
 {
     mm_chunk *best = NULL;
     for (int n = 0; c && n < LOOK; n++, c = mm_bin_next(c, fn))
-        if (mm_size(c) >= nb && (!best || mm_size(c) < mm_size(best)))
+        if (mm_csize(c) >= nb && (!best || mm_csize(c) < mm_csize(best)))
             best = c;
     return best;
 }

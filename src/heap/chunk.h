@@ -20,15 +20,25 @@
  *                             |<---- usable size = size - 8 --------------->|
  *
  *     head, one 64-bit word:
- *       bits 63..48  tag: a hash of the word, the chunk address and a
- *                    per-process secret; a header written by anything but
- *                    this allocator (an overflow, a forged or stale pointer)
- *                    fails the check with probability 1 - 2^-16
- *       bits 47..4   size of the whole chunk, a multiple of 16
+ *       bits 63..32  tag: a keyed hash of the chunk's address and of bits
+ *                    31..0 (and, for a mapped chunk, of its offset word);
+ *                    a header written by anything but this allocator (an
+ *                    overflow, a forged, copied or stale header) fails the
+ *                    check with probability 1 - 2^-32
+ *       bits 31..4   size of the whole chunk, a multiple of 16, below 4 GiB
+ *                    (a mapped chunk: its mapping's length in pages)
  *       bit 3        QUARANTINED  freed, held back by check=1 (debug/)
  *       bit 2        MMAPPED  the chunk is its own mapping, outside the chain
  *       bit 1        PINUSE   the previous chunk is in use
  *       bit 0        INUSE    this chunk is in use
+ *
+ * The tag: the address is mixed first, alone, then meets the rest of the
+ * word in a second mix, each a 64 x 64 -> 128-bit multiply folded to 64
+ * bits with keys of its own (mm_mix). Nothing linear is left: a header
+ * copied from another address, with its size changed by the difference of
+ * the addresses, fails as any other does; and the tag's keys are used for
+ * nothing else, so what the program can read elsewhere (a link, a mark, a
+ * record) tells it nothing of them.
  *
  * While c is in use its data runs over the next chunk's prev_size word (the
  * next chunk only needs it while c is free), so the overhead is 8 bytes.
@@ -43,24 +53,27 @@
  *
  * A chunk in use that a thread cache holds (cache/) stays INUSE for the
  * heap, so the heap never merges it; its first word is the cache's mark,
- * its address mixed with a key of the process's:
+ * a keyed mix of its address (keys of its own):
  *
  *     +-----------+-----------+-----------+----------- ... -----+
- *     | prev_size | head INUSE| c ^ key   | (stale data)        |
+ *     | prev_size | head INUSE| mark(c)   | (stale data)        |
  *     +-----------+-----------+-----------+----------- ... -----+
  *
  * The mapped chunk
  * ----------------
  * A block of mmap_threshold bytes or more gets a mapping of its own (big.c).
  * Its prev_size holds the chunk's offset from the start of the mapping
- * (non-zero when a large alignment put the block further in); its size runs
- * to the end of the mapping, a whole number of pages:
+ * (non-zero when an alignment put the block further in; less than a page);
+ * its head, the mapping's length in pages (up to 1 TiB). The tag covers
+ * both words, so free unmaps exactly what was mapped, whatever the program
+ * wrote. A page after the mapping is left inaccessible (PROT_NONE), so
+ * that a write past the block faults instead of landing in the next one:
  *
  *     mapping                  c
  *     v                        v
- *     +------ ... ------------+-----------+-----------+--------- ... ------+
- *     | (alignment, unused)   | offset    | head MMAPPED|INUSE| user data |
- *     +------ ... ------------+-----------+-----------+--------- ... ------+
+ *     +------ ... ------------+-----------+-----------+--------- ... ------+-------+
+ *     | (alignment, unused)   | offset    | head MMAPPED|INUSE| user data | guard |
+ *     +------ ... ------------+-----------+-----------+--------- ... ------+-------+
  *                                                     ^ user pointer
  *
  * The debugging record
@@ -95,8 +108,16 @@
 #define MM_MMAPPED  4u
 #define MM_QUARANTINED 8u
 #define MM_FLAGS    15u
-#define MM_BODY     ((UINT64_C(1) << 48) - 1)  /* size and flags, no tag */
+#define MM_BODY     UINT64_C(0xffffffff)        /* size and flags, no tag */
 #define MM_SIZE     (MM_BODY & ~(uint64_t)MM_FLAGS)
+/* A chunk of the chain is below 4 GiB (its size has 28 bits): a segment
+ * never grows past MM_SEG_MAX, and the chain takes no request above
+ * MM_CHAIN_MAX. A mapping's length, counted in pages, has the same bits:
+ * up to MM_MAP_MAX. */
+#define MM_SEG_MAX   ((UINT64_C(1) << 32) - (UINT64_C(1) << 20))
+#define MM_CHAIN_MAX (UINT64_C(1) << 31)
+#define MM_MAP_UNIT  4096u
+#define MM_MAP_MAX   ((MM_SIZE >> 4) * MM_MAP_UNIT)
 
 typedef struct mm_chunk {
     size_t prev_size;          /* footer of the previous chunk when it is free */
@@ -115,8 +136,17 @@ static inline size_t mm_request_size(size_t n)
 static inline mm_chunk *mm_chunk_at(const void *c, size_t off) { return (mm_chunk *)((char *)c + off); }
 static inline void *mm_mem(const mm_chunk *c) { return (char *)c + MM_HDR; }
 static inline mm_chunk *mm_chunk_of_mem(const void *p) { return (mm_chunk *)((char *)p - MM_HDR); }
-static inline size_t mm_size(const mm_chunk *c) { return c->head & MM_SIZE; }
-static inline mm_chunk *mm_next(const mm_chunk *c) { return mm_chunk_at(c, mm_size(c)); }
+/* The size of a chunk of the chain (no mapped chunk). */
+static inline size_t mm_csize(const mm_chunk *c) { return c->head & MM_SIZE; }
+/* The size of any chunk: a mapped one runs from c to its mapping's end. */
+static inline size_t mm_size(const mm_chunk *c)
+{
+    uint64_t h = c->head;
+    if (MM_UNLIKELY(h & MM_MMAPPED))
+        return (size_t)((h & MM_SIZE) >> 4) * MM_MAP_UNIT - c->prev_size;
+    return h & MM_SIZE;
+}
+static inline mm_chunk *mm_next(const mm_chunk *c) { return mm_chunk_at(c, mm_csize(c)); }
 static inline bool mm_inuse(const mm_chunk *c) { return c->head & MM_INUSE; }
 /* A heap chunk's data runs over the next chunk's prev_size; a mapped one has
  * no next chunk. */
@@ -126,31 +156,55 @@ static inline size_t mm_usable(const mm_chunk *c)
 }
 
 struct mm_segment;
-/* Read on every fast-path call, written once (the secret) or rarely (a new
- * segment): a cache line of their own, away from what the lock holder
- * writes all the time. */
+/* Read on every fast-path call, written once (the keys) or rarely (a new
+ * segment): cache lines of their own, away from what the lock holder
+ * writes all the time. Every key is drawn apart from the others (from the
+ * kernel's getrandom), so that one that shows through somewhere the
+ * program can read (a free-list link, a mark) says nothing of the rest. */
 struct mm_ro {
-    uint64_t secret;            /* per process, mixed into every header */
-    uint64_t mark_key;          /* the same, for the marks of cached chunks */
+    uint64_t secret;            /* header tags: the address's key */
+    uint64_t tag_key[2];        /* header tags: the two mixes' other keys */
+    uint64_t cache_key[2];      /* the marks of cached chunks (cache/) */
     struct mm_segment *segs;    /* every segment, newest first */
     /* the newest segment's bounds, for the fast path of free: no segment
      * yet is lo > hi, so every pointer fails */
     uintptr_t lo, hi;
+    uint64_t link_key[2];       /* the free-list links (bins.c) */
+    uint64_t record_key[2];     /* the debugging records (debug/record.c) */
+    uint64_t mark_key;          /* the pages' (pages/) */
 } __attribute__((aligned(64)));
 extern struct mm_ro mm_ro;
 
-/* The tag makes a header this allocator did not write detectable. */
-static inline uint64_t mm_tag(const void *c, uint64_t body)
+/* A keyed mix that cannot be run backwards: the 128-bit product of two
+ * words, its halves folded together. */
+static inline uint64_t mm_mix(uint64_t a, uint64_t b)
 {
-    return (((uintptr_t)c ^ body) * mm_ro.secret) >> 48;
+    unsigned __int128 p = (unsigned __int128)a * b;
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+static inline uint64_t mm_keyed(uint64_t x, const uint64_t key[2])
+{
+    return mm_mix(x ^ key[0], key[1]);
+}
+
+/* The tag makes a header this allocator did not write detectable: the
+ * address mixed alone, then with the body (a mapped chunk's offset word
+ * above it: less than a page, it fits). */
+static inline uint64_t mm_tag(const mm_chunk *c, uint64_t body)
+{
+    uint64_t in = body;
+    if (MM_UNLIKELY(body & MM_MMAPPED))
+        in |= (uint64_t)c->prev_size << 32;
+    uint64_t a = mm_mix((uintptr_t)c ^ mm_ro.secret, mm_ro.tag_key[0]);
+    return mm_mix(a, in ^ mm_ro.tag_key[1]) >> 32;
 }
 static inline void mm_set_head(mm_chunk *c, uint64_t body)
 {
-    c->head = body | mm_tag(c, body) << 48;
+    c->head = body | mm_tag(c, body) << 32;
 }
 static inline bool mm_head_ok(const mm_chunk *c)
 {
-    return c->head >> 48 == mm_tag(c, c->head & MM_BODY);
+    return c->head >> 32 == mm_tag(c, c->head & MM_BODY);
 }
 
 /* A header that fails its check before the allocator trusts it: a write
@@ -164,7 +218,7 @@ MM_NORETURN static inline void mm_bad_header(const mm_chunk *c, const char *fn)
 /* The mark of a chunk a thread cache holds. */
 static inline uint64_t mm_cache_mark(const mm_chunk *c)
 {
-    return (uintptr_t)c ^ mm_ro.mark_key;
+    return mm_keyed((uintptr_t)c, mm_ro.cache_key);
 }
 static inline bool mm_is_cached(const mm_chunk *c)
 {

@@ -45,20 +45,20 @@ static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 /* Bytes of a free chunk that may still be resident (see MM_RELEASE_MIN). */
 static size_t dirty_of(const mm_chunk *c)
 {
-    return mm_size(c) >= MM_RELEASE_MIN ? c->dirty : mm_size(c);
+    return mm_csize(c) >= MM_RELEASE_MIN ? c->dirty : mm_csize(c);
 }
 
 /* Every free chunk goes in and out of its bin through these two, which keep
  * the count of free bytes that may be resident. */
 static void bin_put(mm_chunk *c, size_t dirty)
 {
-    dirty = min_size(dirty, mm_size(c));
-    if (mm_size(c) >= MM_RELEASE_MIN)
+    dirty = min_size(dirty, mm_csize(c));
+    if (mm_csize(c) >= MM_RELEASE_MIN)
         c->dirty = dirty;
     else
-        dirty = mm_size(c);
+        dirty = mm_csize(c);
     H.free_dirty += dirty;
-    H.free_bytes += mm_size(c);
+    H.free_bytes += mm_csize(c);
     mm_bin_insert(c);
 }
 
@@ -67,7 +67,7 @@ static size_t bin_left(const mm_chunk *c)
 {
     size_t dirty = dirty_of(c);
     H.free_dirty -= dirty;
-    H.free_bytes -= mm_size(c);
+    H.free_bytes -= mm_csize(c);
     return dirty;
 }
 
@@ -108,8 +108,8 @@ mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
     if (n == fence)
         return NULL;
     /* c's size was checked to fit the segment, so n lies inside it */
-    if ((uintptr_t)n % MM_ALIGN || !mm_head_ok(n) || mm_size(n) < MM_MIN_CHUNK ||
-        mm_size(n) > (size_t)((char *)fence - (char *)n)) {
+    if ((uintptr_t)n % MM_ALIGN || !mm_head_ok(n) || mm_csize(n) < MM_MIN_CHUNK ||
+        mm_csize(n) > (size_t)((char *)fence - (char *)n)) {
         *bad = n;
         return NULL;
     }
@@ -149,7 +149,8 @@ static void start_segment(char *mem, size_t len, int kind)
 static bool grow(size_t nb, const char *fn)
 {
     /* Enough for a whole new segment, in case the break is not where the
-     * active segment ends. */
+     * active segment ends. (nb is at most MM_CHAIN_MAX, top_pad 1 GiB:
+     * need is well within MM_SEG_MAX.) */
     size_t need = mm_page_round(nb + MM_MIN_CHUNK + MM_SEG_HDR + MM_HDR + MM_ALIGN + H.top_pad), len = need;
     /* A heap that grows keeps growing: an eighth of its size at a time (up
      * to 64 MiB), so that building a large heap takes tens of brk calls,
@@ -165,19 +166,21 @@ static bool grow(size_t nb, const char *fn)
     if (old && s && s->kind == MM_SEG_BRK && old > (char *)s && old < s->end)
         mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
                    "%p): the blocks there are gone", (void *)old, (void *)s->end);
-    if (old && s && s->kind == MM_SEG_BRK && old >= s->end && old < s->end + MM_ALIGN) {
-        /* The break continues the active segment: top grows in place. */
+    bool next_to = old && s && s->kind == MM_SEG_BRK && old >= s->end && old < s->end + MM_ALIGN;
+    if (next_to && (size_t)(s->end - (char *)s) + len <= MM_SEG_MAX) {
+        /* The break continues the active segment: top grows in place (up
+         * to MM_SEG_MAX, so that every chunk's size fits its header). */
         char *end = (char *)(((uintptr_t)old + len) & ~(uintptr_t)(MM_ALIGN - 1));
         size_t add = (size_t)(end - s->end);
         s->end = end;
         publish_bounds(s);
         H.seg_bytes += add;
         mm_set_head(mm_fence(s), MM_INUSE);
-        set_top(H.top, mm_size(H.top) + add);
+        set_top(H.top, mm_csize(H.top) + add);
         return true;
     }
     if (old) {
-        if (s && s->kind == MM_SEG_BRK)
+        if (s && s->kind == MM_SEG_BRK && !next_to)
             H.foreign_brk++;       /* someone else moved the break: skip their memory */
         start_segment(old, len, MM_SEG_BRK);
         return true;
@@ -199,9 +202,9 @@ static bool grow(size_t nb, const char *fn)
 static size_t trim_top(size_t pad, bool force)
 {
     mm_chunk *t = H.top;
-    if (!t || mm_size(t) < pad + MM_MIN_CHUNK + mm_page)
+    if (!t || mm_csize(t) < pad + MM_MIN_CHUNK + mm_page)
         return 0;
-    size_t size = mm_size(t);
+    size_t size = mm_csize(t);
     mm_segment *s = H.active;
     char *brk = s->kind == MM_SEG_BRK ? mm_os_brk_now() : NULL;
     if (brk >= s->end && brk < s->end + MM_ALIGN) {
@@ -234,7 +237,7 @@ static size_t trim_top(size_t pad, bool force)
  * pages in again each time. */
 static void trim_decayed(void)
 {
-    if (!H.top || mm_size(H.top) < H.trim_threshold)
+    if (!H.top || mm_csize(H.top) < H.trim_threshold)
         return;
     if (!H.thresholds_fixed) {
         uint64_t now = mm_os_coarse_ms();
@@ -252,7 +255,7 @@ static size_t release_chunk(mm_chunk *c)
 {
     size_t left = 2 * mm_page;     /* the partial pages at both ends stay */
     if (c->dirty <= left ||
-        !mm_os_release((char *)c + sizeof(mm_chunk), mm_size(c) - sizeof(mm_chunk)))
+        !mm_os_release((char *)c + sizeof(mm_chunk), mm_csize(c) - sizeof(mm_chunk)))
         return 0;
     size_t n = c->dirty - left;    /* what was resident, as far as we know */
     H.free_dirty -= n;
@@ -276,7 +279,7 @@ static size_t release_chunk(mm_chunk *c)
 static void purge(void)
 {
     mm_big_decay();
-    size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_size(H.top) : 0);
+    size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_csize(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
     size_t limit = used / 4;
@@ -301,7 +304,7 @@ static void purge(void)
     for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);
-    if (H.top && mm_size(H.top) >= H.trim_threshold) {
+    if (H.top && mm_csize(H.top) >= H.trim_threshold) {
         trim_top(H.top_pad, false);
         H.last_trim_ms = now;
     }
@@ -319,7 +322,7 @@ void mm_heap_decay(void)
  * back to a bin. */
 static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
 {
-    size_t size = mm_size(c), rest = size - nb;
+    size_t size = mm_csize(c), rest = size - nb;
     if (rest >= MM_MIN_CHUNK) {
         mm_chunk *r = mm_chunk_at(c, nb);
         mm_set_head(r, rest | MM_PINUSE);
@@ -335,7 +338,7 @@ static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
 static mm_chunk *carve_top(size_t nb)
 {
     mm_chunk *c = H.top;
-    size_t rest = mm_size(c) - nb;
+    size_t rest = mm_csize(c) - nb;
     mm_set_head(c, nb | MM_INUSE | MM_PINUSE);
     set_top(mm_chunk_at(c, nb), rest);
     return c;
@@ -343,6 +346,8 @@ static mm_chunk *carve_top(size_t nb)
 
 mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
 {
+    if (nb > MM_CHAIN_MAX)
+        return NULL;               /* no chunk of the chain is that big */
     mm_chunk *c = mm_bin_take(nb, fn);
     if (c) {
         mm_os_signal_point();      /* c is in no bin and not yet in use */
@@ -362,7 +367,7 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
     if (H.top && !mm_head_ok(H.top))
         mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
                    "overwritten (a heap overflow?)", mm_mem(H.top));
-    if ((!H.top || mm_size(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
+    if ((!H.top || mm_csize(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
         return NULL;
     return carve_top(nb);
 }
@@ -376,7 +381,7 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
         mm_die(fn, "heap corrupted: bad footer in the free block before %p (a write after free?)",
                mm_mem(c));
     mm_chunk *p = (mm_chunk *)((char *)c - ps);
-    if (!mm_head_ok(p) || mm_inuse(p) || mm_size(p) != ps)
+    if (!mm_head_ok(p) || mm_inuse(p) || mm_csize(p) != ps)
         mm_die(fn, "heap corrupted: bad header in the free block before %p (a write after free?)",
                mm_mem(c));
     return p;
@@ -388,7 +393,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
      * back here without a lookup, and no fast path looks at the next one. */
     if (!mm_head_ok(c))
         mm_bad_header(c, fn);
-    size_t size = mm_size(c), dirty = size;
+    size_t size = mm_csize(c), dirty = size;
     mm_chunk *next = mm_chunk_at(c, size);
     if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
         mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
@@ -396,12 +401,12 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     if (!(c->head & MM_PINUSE)) {
         mm_chunk *p = free_prev(c, fn);
         dirty += bin_del(p, fn);
-        size += mm_size(p);
+        size += mm_csize(p);
         c = p;
     }
     if (next == H.top) {
         H.top_dirty += dirty;
-        set_top(c, size + mm_size(next));
+        set_top(c, size + mm_csize(next));
         trim_decayed();
         return;
     }
@@ -409,7 +414,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
      * fills it again at once, and would pay the page faults. */
     if (!mm_inuse(next)) {
         dirty += bin_del(next, fn);
-        size += mm_size(next);
+        size += mm_csize(next);
     }
     mm_os_signal_point();          /* c and its neighbours out of their bins, not merged yet */
     mm_set_head(c, size | MM_PINUSE);
@@ -424,7 +429,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
  * chunk of its own. */
 static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
 {
-    size_t size = mm_size(c);
+    size_t size = mm_csize(c);
     if (size - nb < MM_MIN_CHUNK)
         return;
     mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
@@ -435,27 +440,29 @@ static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
 
 bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
 {
-    size_t size = mm_size(c);
+    size_t size = mm_csize(c);
     if (size >= nb) {
         shrink_to(c, nb, fn);
         return true;
     }
+    if (nb > MM_CHAIN_MAX)
+        return false;
     mm_chunk *next = mm_chunk_at(c, size);
     if (next == H.top) {
         /* Grow into top, growing top first if needed, unless a free chunk
          * can take the block (as in glibc): growing the heap while it has
          * room would leave that room unused. A new segment would move top
          * elsewhere: then the block has to move too. */
-        if (size + mm_size(next) < nb + MM_MIN_CHUNK &&
+        if (size + mm_csize(next) < nb + MM_MIN_CHUNK &&
             (mm_bin_fits(nb, fn) || !grow(nb - size, fn) || next != H.top))
             return false;
         mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
-        set_top(mm_chunk_at(c, nb), size + mm_size(next) - nb);
+        set_top(mm_chunk_at(c, nb), size + mm_csize(next) - nb);
         return true;
     }
-    if (!mm_inuse(next) && size + mm_size(next) >= nb) {
+    if (!mm_inuse(next) && size + mm_csize(next) >= nb) {
         bin_del(next, fn);
-        size += mm_size(next);
+        size += mm_csize(next);
         mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
         set_pinuse(mm_chunk_at(c, size), true);
         shrink_to(c, nb, fn);
@@ -484,11 +491,11 @@ static mm_chunk *take_aligned(size_t nb, size_t align, const char *fn)
     for (unsigned i = mm_bin_index(nb); i <= last && i < MM_NBINS; i++) {
         unsigned n = 0;
         for (mm_chunk *c = mm_bin_first(i); c && n < 16; c = mm_bin_next(c, fn), n++) {
-            if (mm_size(c) < nb + lead_of(c, align))
+            if (mm_csize(c) < nb + lead_of(c, align))
                 continue;
             size_t dirty = bin_del(c, fn);
             mm_os_signal_point();      /* c is in no bin and not yet in use */
-            use_free_chunk(c, mm_size(c), dirty);
+            use_free_chunk(c, mm_csize(c), dirty);
             return c;
         }
     }
@@ -497,6 +504,8 @@ static mm_chunk *take_aligned(size_t nb, size_t align, const char *fn)
 
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
 {
+    if (nb > MM_CHAIN_MAX || align > MM_CHAIN_MAX)
+        return NULL;
     mm_chunk *c = take_aligned(nb, align, fn);
     if (!c && !(c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn)))
         return NULL;
@@ -504,7 +513,7 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
         /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
         size_t lead = lead_of(c, align);
         mm_chunk *a = mm_chunk_at(c, lead);
-        mm_set_head(a, (mm_size(c) - lead) | MM_INUSE | MM_PINUSE);
+        mm_set_head(a, (mm_csize(c) - lead) | MM_INUSE | MM_PINUSE);
         mm_set_head(c, lead | MM_INUSE | (c->head & MM_PINUSE));
         mm_heap_free(c, fn);
         c = a;
@@ -519,7 +528,7 @@ size_t mm_heap_trim(size_t pad)
     size_t n = trim_top(pad, true);
     for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "malloc_trim"))
-            if (mm_size(c) >= MM_RELEASE_MIN)
+            if (mm_csize(c) >= MM_RELEASE_MIN)
                 n += release_chunk(c);
     return n;
 }

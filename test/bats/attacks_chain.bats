@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# Attacks on the chain of chunks, the big mappings and the thread caches,
+# one small program each (test/attacks/), as stray reads and writes of real
+# heap bugs would make them. Each proves first that it runs under the
+# library, then prints the pointer the report names; when the attack works
+# it says "ATTACK SUCCEEDED" and exits 1. The library must stop each with
+# its one-line report and abort() (status 134), or, where the attack is on
+# its bookkeeping, keep its counts true.
+
+load test_helper
+
+setup() { common_setup; }
+
+# attack OPTIONS NAME [ARGS]: runs the program under the library with
+# MYMALLOC_OPTIONS=OPTIONS and expects the abort; $ptr is what it printed.
+attack() {
+    local opts=$1
+    shift
+    run -134 --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="$opts" "$BUILD/attacks/$@"
+    ptr="${lines[0]}"
+    [[ $ptr == 0x* ]]
+    [[ $(printf '%s\n' "$stderr" | grep -c .) == 1 ]] || { echo "not one line: $stderr"; false; }
+}
+
+TOP_REPORT="was overwritten (a heap overflow?)"
+
+@test "the attack programs refuse to run without the library" {
+    run -3 "$BUILD/attacks/secret_read" freed
+    [ "$output" = "not running under mymalloc: preload the library" ]
+}
+
+@test "the NULL link of a freed block gives no key: top forged with what it shows is reported" {
+    attack "" secret_read freed
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+}
+
+@test "a block handed out again shows no links: top forged with what it holds is reported" {
+    attack "" secret_read fresh
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+}
+
+@test "the mark of a cached block gives no key: top forged with it is reported" {
+    attack leaks=1:leak_exitcode=0 secret_read cached
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+}
+
+@test "a header copied from the chunk at c ^ 64 KiB, its size changed by as much, is refused at c" {
+    attack "" header_moved
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
+}
+
+@test "65,536 guesses of a forged header's tag find none the heap accepts" {
+    attack "" tag_guessed
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
+}
+
+@test "a mapped block's offset word overwritten: free refuses it instead of unmapping a neighbour" {
+    attack "" mapped_offset
+    [ "$stderr" = "mymalloc: free(): the header of the mapped block $ptr was overwritten" ]
+}
