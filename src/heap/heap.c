@@ -93,6 +93,19 @@ static void set_top(mm_chunk *c, size_t size)
     H.top_dirty = min_size(H.top_dirty, size);
 }
 
+/* Top, checked before anything trusts it: its header is one this allocator
+ * wrote, and it ends where its segment's fencepost starts. A header the
+ * program forged, or an old one of top's written back (a size from before
+ * a trim), would have malloc carve memory past the heap's end. */
+static mm_chunk *top_checked(const char *fn)
+{
+    mm_chunk *t = H.top;
+    if (t && (!mm_head_ok(t) || mm_chunk_at(t, mm_csize(t)) != mm_fence(H.active)))
+        mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
+                   "overwritten (a heap overflow?)", mm_mem(t));
+    return t;
+}
+
 mm_segment *mm_segment_of(const void *p)
 {
     for (mm_segment *s = mm_ro.segs; s; s = s->next)
@@ -199,9 +212,9 @@ static bool grow(size_t nb, const char *fn)
 /* Gives back the part of top above pad bytes: by lowering the break when
  * top ends at it, otherwise (an mmapped segment, or a break someone else has
  * moved) with madvise. Returns the bytes given back. */
-static size_t trim_top(size_t pad, bool force)
+static size_t trim_top(size_t pad, bool force, const char *fn)
 {
-    mm_chunk *t = H.top;
+    mm_chunk *t = top_checked(fn);
     if (!t || mm_csize(t) < pad + MM_MIN_CHUNK + mm_page)
         return 0;
     size_t size = mm_csize(t);
@@ -235,7 +248,7 @@ static size_t trim_top(size_t pad, bool force)
  * second, at a free into top or at the tick, so that a program that frees
  * and allocates big blocks in turn does not lower the break and fault the
  * pages in again each time. */
-static void trim_decayed(void)
+static void trim_decayed(const char *fn)
 {
     if (!H.top || mm_csize(H.top) < H.trim_threshold)
         return;
@@ -245,7 +258,7 @@ static void trim_decayed(void)
             return;
         H.last_trim_ms = now;
     }
-    trim_top(H.top_pad, false);
+    trim_top(H.top_pad, false, fn);
 }
 
 /* Releases the pages inside a binned free chunk of MM_RELEASE_MIN bytes or
@@ -276,7 +289,7 @@ static size_t release_chunk(mm_chunk *c)
  * thread caches or pages can leave many free chunks between them, none big
  * enough to be released on its own, which is why this looks at the total.
  * First, the freed mappings kept a second without use are unmapped. */
-static void purge(void)
+static void purge(const char *fn)
 {
     mm_big_decay();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_csize(H.top) : 0);
@@ -305,7 +318,7 @@ static void purge(void)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
             release_chunk(c);
     if (H.top && mm_csize(H.top) >= H.trim_threshold) {
-        trim_top(H.top_pad, false);
+        trim_top(H.top_pad, false, fn);
         H.last_trim_ms = now;
     }
     H.used_peak = used;
@@ -313,8 +326,8 @@ static void purge(void)
 
 void mm_heap_decay(void)
 {
-    trim_decayed();
-    purge();
+    trim_decayed("malloc");
+    purge("malloc");
 }
 
 /* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
@@ -364,10 +377,8 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
             mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
                        "%p): the blocks there are gone", (void *)brk, (void *)s->end);
     }
-    if (H.top && !mm_head_ok(H.top))
-        mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
-                   "overwritten (a heap overflow?)", mm_mem(H.top));
-    if ((!H.top || mm_csize(H.top) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
+    mm_chunk *t = top_checked(fn);
+    if ((!t || mm_csize(t) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
         return NULL;
     return carve_top(nb);
 }
@@ -405,9 +416,10 @@ void mm_heap_free(mm_chunk *c, const char *fn)
         c = p;
     }
     if (next == H.top) {
+        top_checked(fn);
         H.top_dirty += dirty;
         set_top(c, size + mm_csize(next));
-        trim_decayed();
+        trim_decayed(fn);
         return;
     }
     /* Purge, not release now: a program that frees a large run often
@@ -422,7 +434,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     next->prev_size = size;
     set_pinuse(next, false);
     bin_put(c, dirty);
-    purge();
+    purge(fn);
 }
 
 /* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a
@@ -449,6 +461,7 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
         return false;
     mm_chunk *next = mm_chunk_at(c, size);
     if (next == H.top) {
+        top_checked(fn);
         /* Grow into top, growing top first if needed, unless a free chunk
          * can take the block (as in glibc): growing the heap while it has
          * room would leave that room unused. A new segment would move top
@@ -525,7 +538,7 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
 size_t mm_heap_trim(size_t pad)
 {
     mm_big_trim();
-    size_t n = trim_top(pad, true);
+    size_t n = trim_top(pad, true, "malloc_trim");
     for (unsigned i = mm_bin_index(MM_RELEASE_MIN); i < MM_NBINS; i++)
         for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "malloc_trim"))
             if (mm_csize(c) >= MM_RELEASE_MIN)

@@ -44,6 +44,11 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
 }
 
+@test "top's own header written back after a trim (its size past the heap's end) is reported" {
+    attack "" top_stale
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+}
+
 @test "a header copied from the chunk at c ^ 64 KiB, its size changed by as much, is refused at c" {
     attack "" header_moved
     [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: not the start of a block (or its header was overwritten)" ]
