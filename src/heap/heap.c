@@ -93,13 +93,24 @@ static void set_top(mm_chunk *c, size_t size)
     H.top_dirty = min_size(H.top_dirty, size);
 }
 
-/* Top, checked before anything trusts it: its header is one this allocator
- * wrote, and it ends where its segment's fencepost starts. A header the
- * program forged, or an old one of top's written back (a size from before
- * a trim), would have malloc carve memory past the heap's end. */
+/* Top, checked before anything trusts it. Top is where the heap meets the
+ * break: the break must still be past the segment's end (the program may
+ * have lowered it with sbrk: then top's end, and maybe more, is gone, and
+ * writing its header or footer would fault; sbrk(0) reads glibc's copy of
+ * the break, no system call). And its header is one this allocator wrote,
+ * ending where its segment's fencepost starts: a header the program forged,
+ * or an old one of top's written back (a size from before a trim), would
+ * have malloc carve memory past the heap's end. */
 static mm_chunk *top_checked(const char *fn)
 {
     mm_chunk *t = H.top;
+    mm_segment *s = H.active;
+    if (t && s->kind == MM_SEG_BRK) {
+        char *brk = mm_os_brk_now();
+        if (brk < s->end)
+            mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
+                       "%p): the blocks there are gone", (void *)brk, (void *)s->end);
+    }
     if (t && (!mm_head_ok(t) || mm_chunk_at(t, mm_csize(t)) != mm_fence(H.active)))
         mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
                    "overwritten (a heap overflow?)", mm_mem(t));
@@ -366,16 +377,6 @@ mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
         mm_os_signal_point();      /* c is in no bin and not yet in use */
         use_free_chunk(c, nb, bin_left(c));
         return c;
-    }
-    /* Top is where the heap meets the break: before its header is read for
-     * a page or a big block, the break must still be past it (one system
-     * call, for 64 KiB or more). */
-    mm_segment *s = H.active;
-    if (nb >= (64u << 10) && H.top && s && s->kind == MM_SEG_BRK) {
-        char *brk = mm_os_brk_now();
-        if (brk > (char *)s && brk < s->end)
-            mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
-                       "%p): the blocks there are gone", (void *)brk, (void *)s->end);
     }
     mm_chunk *t = top_checked(fn);
     if ((!t || mm_csize(t) < nb + MM_MIN_CHUNK) && !grow(nb, fn))

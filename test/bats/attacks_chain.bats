@@ -63,3 +63,13 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     attack "" mapped_offset
     [ "$stderr" = "mymalloc: free(): the header of the mapped block $ptr was overwritten" ]
 }
+
+@test "the break lowered by the program is reported by the next malloc from top, not a crash" {
+    attack leaks=1:leak_exitcode=0 brk_shrunk malloc
+    [[ $stderr == "mymalloc: malloc(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
+}
+
+@test "the break lowered by the program is reported by a free into top, not a crash" {
+    attack "" brk_shrunk free
+    [[ $stderr == "mymalloc: free(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
+}
