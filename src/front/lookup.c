@@ -20,6 +20,9 @@ mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
     mm_segment *s = mm_segment_of(p);
     if (s) {
         mm_chunk *fence = mm_fence(s);
+        if ((char *)c >= s->base && c < fence && (c->head & MM_BODY) == MM_MERGED && mm_head_ok(c))
+            mm_die(fn, "%s %p (merged with a free neighbour when it was freed)",
+                   is_free_call(fn) ? "double free of" : "freed pointer", p);
         if ((char *)c < s->base || c >= fence || !mm_head_ok(c) || (c->head & MM_MMAPPED) ||
             mm_csize(c) < MM_MIN_CHUNK || mm_csize(c) > (size_t)((char *)fence - (char *)c))
             mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "

@@ -84,6 +84,11 @@
  *
  *     | header | n bytes asked for | redzone (check=1) | n, tag | sites/pid |
  *
+ * When a chunk merges with a free neighbour, the header that no longer
+ * starts a chunk is wiped (MM_MERGED for a block that was freed, so that a
+ * second free of it is named as one; zero for a free chunk or top):
+ * nothing stale inside a chunk passes for a header.
+ *
  * Invariants (the checker, debug/checker.c, verifies them):
  *   - the chunks of a segment tile it exactly, from its first chunk to its
  *     fencepost (a 16-byte header with size 0 and INUSE set);
@@ -110,6 +115,10 @@
 #define MM_FLAGS    15u
 #define MM_BODY     UINT64_C(0xffffffff)        /* size and flags, no tag */
 #define MM_SIZE     (MM_BODY & ~(uint64_t)MM_FLAGS)
+/* The header a chunk leaves behind when it merges into the free chunk
+ * before it (size 0, not in use, tagged): a second free of it is named as
+ * one. Other merged-away headers are zeroed. */
+#define MM_MERGED   UINT64_C(0)
 /* A chunk of the chain is below 4 GiB (its size has 28 bits): a segment
  * never grows past MM_SEG_MAX, and the chain takes no request above
  * MM_CHAIN_MAX. A mapping's length, counted in pages, has the same bits:

@@ -414,12 +414,14 @@ void mm_heap_free(mm_chunk *c, const char *fn)
         mm_chunk *p = free_prev(c, fn);
         dirty += bin_del(p, fn);
         size += mm_csize(p);
+        mm_set_head(c, MM_MERGED);     /* c is gone: a second free of it is named */
         c = p;
     }
     if (next == H.top) {
         top_checked(fn);
         H.top_dirty += dirty;
         set_top(c, size + mm_csize(next));
+        next->head = 0;                /* the old top's header, inside the new top */
         trim_decayed(fn);
         return;
     }
@@ -428,6 +430,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     if (!mm_inuse(next)) {
         dirty += bin_del(next, fn);
         size += mm_csize(next);
+        next->head = 0;                /* merged into c */
     }
     mm_os_signal_point();          /* c and its neighbours out of their bins, not merged yet */
     mm_set_head(c, size | MM_PINUSE);
@@ -470,13 +473,16 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
         if (size + mm_csize(next) < nb + MM_MIN_CHUNK &&
             (mm_bin_fits(nb, fn) || !grow(nb - size, fn) || next != H.top))
             return false;
+        size_t rest = size + mm_csize(next) - nb;
+        next->head = 0;                /* the old top's header, inside c now */
         mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
-        set_top(mm_chunk_at(c, nb), size + mm_csize(next) - nb);
+        set_top(mm_chunk_at(c, nb), rest);
         return true;
     }
     if (!mm_inuse(next) && size + mm_csize(next) >= nb) {
         bin_del(next, fn);
         size += mm_csize(next);
+        next->head = 0;                /* merged into c */
         mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
         set_pinuse(mm_chunk_at(c, size), true);
         shrink_to(c, nb, fn);

@@ -64,6 +64,16 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [ "$stderr" = "mymalloc: free(): the header of the mapped block $ptr was overwritten" ]
 }
 
+@test "a second free of a block that merged with its free neighbour is a double free" {
+    attack leaks=1:leak_exitcode=0 stale_merge
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (merged with a free neighbour when it was freed)" ]
+}
+
+@test "a second free of a block that merged into a trimmed top is a double free, not a crash" {
+    attack leaks=1:leak_exitcode=0 stale_trimmed
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (merged with a free neighbour when it was freed)" ]
+}
+
 @test "the break lowered by the program is reported by the next malloc from top, not a crash" {
     attack leaks=1:leak_exitcode=0 brk_shrunk malloc
     [[ $stderr == "mymalloc: malloc(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
