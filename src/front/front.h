@@ -73,19 +73,21 @@ mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags);
  * lock, or 0. p is in the
  * newest segment (usually the only one), aligned, its header intact, in
  * use, not mapped or quarantined, no bit of too_big set in its size (one
- * mask); the next chunk's PINUSE bit is set (one load: an overrun of text
- * or zeros clears it; an authentic header puts the next one inside the
- * segment); it is not in a cache already. When any of this fails the
- * locked path runs mm_lookup, which reports; the next header is checked in
- * full when the heap gets the chunk back (mm_heap_free). */
+ * mask); the next chunk's header lies inside the segment (a stale header's
+ * size may reach past its end, where the break may have gone down), is
+ * intact and says its previous chunk is in use (an 8-byte overflow onto it
+ * is caught here, at free); it is not in a cache already. When any of this
+ * fails the locked path runs mm_lookup, which reports. */
 static inline size_t mm_cacheable_size(const void *p, uint64_t too_big)
 {
-    if (MM_UNLIKELY((uintptr_t)p % MM_ALIGN || (uintptr_t)p < mm_ro.lo || (uintptr_t)p >= mm_ro.hi))
+    uintptr_t lo = mm_ro.lo, hi = mm_ro.hi;
+    if (MM_UNLIKELY((uintptr_t)p % MM_ALIGN || (uintptr_t)p < lo || (uintptr_t)p >= hi))
         return 0;
-    mm_chunk *c = mm_chunk_of_mem(p);
+    mm_chunk *c = mm_chunk_of_mem(p), *next;
     uint64_t h = c->head;
-    bool ok = (h & (too_big | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE &&
-              mm_head_ok(c) && (mm_next(c)->head & MM_PINUSE) && !mm_is_cached(c);
+    bool ok = (h & (too_big | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE && mm_head_ok(c) &&
+              (h & MM_SIZE) < hi - (uintptr_t)c && ((next = mm_next(c))->head & MM_PINUSE) &&
+              mm_head_ok(next) && !mm_is_cached(c);
     return ok ? h & MM_SIZE : 0;
 }
 size_t mm_usable_size(const void *p);

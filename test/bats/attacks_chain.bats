@@ -83,3 +83,8 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     attack "" brk_shrunk free
     [[ $stderr == "mymalloc: free(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
 }
+
+@test "an 8-byte overflow onto the next header is caught at free (the toolkit's lockless free)" {
+    attack leaks=1:leak_exitcode=0 overflow_next
+    [ "$stderr" = "mymalloc: free(): heap overflow: the header after the 56-byte block $ptr was overwritten" ]
+}
