@@ -50,17 +50,29 @@ static unsigned limit_of(unsigned i)
     return n < lo ? lo : n > 64 ? 64 : (unsigned)n;
 }
 
+void mm_cache_written(const mm_chunk *c, const char *fn)
+{
+    mm_die(fn, "the free %zu-byte block %p was written after it was freed (use after free, or a second "
+               "free after a write)", mm_usable(c), mm_mem(c));
+}
+
 static void empty_class(struct mm_tcache *tc, unsigned i, unsigned keep)
 {
     struct mm_tc_class *k = &tc->cls[i];
     if (k->count <= keep)
         return;
-    /* The oldest blocks, at the bottom of the stack, go back. */
+    /* The oldest blocks, at the bottom of the stack, go back, each with its
+     * mark (a block listed twice finds its mark gone the second time),
+     * checked before the heap takes any of them. */
     unsigned n = k->count - keep;
     for (unsigned j = 0; j < n; j++) {
-        *(uint64_t *)mm_mem(k->stack[j]) = 0;     /* the mark goes with it */
-        mm_heap_free(k->stack[j], "free");
+        uint64_t *mark = (uint64_t *)mm_mem(k->stack[j]);
+        if (*mark != mm_cache_mark(k->stack[j]))
+            mm_cache_written(k->stack[j], "free");
+        *mark = 0;
     }
+    for (unsigned j = 0; j < n; j++)
+        mm_heap_free(k->stack[j], "free");
     memmove(k->stack, k->stack + n, keep * sizeof *k->stack);
     k->count = (uint16_t)keep;
 }

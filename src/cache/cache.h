@@ -6,9 +6,11 @@
  * is marked as cached in its first word (chunk.h), not in its header: the
  * chunk is the cache's while it is there, but its header is not (another
  * thread, holding the lock, rewrites it when the chunk before it changes
- * state, and the cache works without the lock). The mark mixes in a key
- * and the address, so a program's data does not look like it; the checker
- * counts marked chunks, and a second free of one is seen. Each size class
+ * state, and the cache works without the lock). The mark is a keyed mix of
+ * the address, so a program's data does not look like it, and reading it
+ * tells nothing of the keys; the checker counts marked chunks, a second
+ * free of one is seen, and a chunk whose mark is gone when it leaves the
+ * cache (a write after free, or a second free after one) is reported. Each size class
  * is a stack of pointers inside the cache itself, so nothing the program
  * writes into a freed block can corrupt the cache. */
 #ifndef MM_CACHE_H
@@ -67,7 +69,9 @@ void mm_cache_init(void);
 /* These two need no lock, and make no cache: a thread gets one in the
  * locked paths (refill and free). locked: the caller holds the lock
  * (a hit is counted). */
-mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn);   /* a cached chunk, or NULL */
+/* A cached chunk, or NULL; its header and mark checked (a block written
+ * after free is reported, naming fn). */
+mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn);
 bool mm_cache_put(mm_chunk *c, size_t size);            /* false: no cache, or full */
 /* The rest with the lock held. */
 mm_chunk *mm_cache_refill(size_t nb, const char *fn);  /* NULL: no cache, or no memory */
@@ -80,9 +84,14 @@ struct mm_cache_counts { uint64_t hits, refills, flushes; };
 void mm_cache_counts(struct mm_cache_counts *k);
 void mm_cache_after_fork_child(void);
 
+/* A cached chunk whose mark is gone: the program wrote into the block
+ * after it freed it, or freed it again after such a write (it is then in
+ * the cache twice, and the first time it was handed out took its mark). */
+MM_NORETURN void mm_cache_written(const mm_chunk *c, const char *fn);
+
 /* A chunk's header lies where the program can write: it is checked before
  * the chunk is handed out (read once: the lock holder may rewrite PINUSE
- * meanwhile). */
+ * meanwhile), then its mark. */
 static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb, const char *fn)
 {
     struct mm_tc_class *k = &tc->cls[mm_tc_class(nb)];
@@ -90,9 +99,12 @@ static inline mm_chunk *mm_cache_pop(struct mm_tcache *tc, size_t nb, const char
         return NULL;
     mm_chunk *c = k->stack[--k->count];
     uint64_t h = __atomic_load_n(&c->head, __ATOMIC_RELAXED), want = mm_tc_round(nb) | MM_INUSE;
-    if (MM_UNLIKELY(h >> 48 != mm_tag(c, h & MM_BODY) || (h & MM_BODY & ~(uint64_t)MM_PINUSE) != want))
+    if (MM_UNLIKELY(h >> 32 != mm_tag(c, h & MM_BODY) || (h & MM_BODY & ~(uint64_t)MM_PINUSE) != want))
         mm_bad_header(c, fn);
-    *(uint64_t *)mm_mem(c) = 0;
+    uint64_t *mark = (uint64_t *)mm_mem(c);
+    if (MM_UNLIKELY(*mark != mm_cache_mark(c)))
+        mm_cache_written(c, fn);
+    *mark = 0;
     return c;
 }
 

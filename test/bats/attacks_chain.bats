@@ -64,6 +64,16 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [ "$stderr" = "mymalloc: free(): the header of the mapped block $ptr was overwritten" ]
 }
 
+@test "a cached small block written after free and freed again is reported when malloc hands it out" {
+    attack leaks=1:leak_exitcode=0 cached_double_free 40
+    [ "$stderr" = "mymalloc: malloc(): the free 56-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
+}
+
+@test "a cached 3,000-byte block written after free and freed again is reported when malloc hands it out" {
+    attack leaks=1:leak_exitcode=0 cached_double_free 3000
+    [ "$stderr" = "mymalloc: malloc(): the free 3064-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
+}
+
 @test "a second free of a block that merged with its free neighbour is a double free" {
     attack leaks=1:leak_exitcode=0 stale_merge
     [ "$stderr" = "mymalloc: free(): double free of $ptr (merged with a free neighbour when it was freed)" ]
