@@ -42,10 +42,16 @@ static void publish_bounds(const mm_segment *s)
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/* Bytes of a free chunk that may still be resident (see MM_RELEASE_MIN). */
+/* Bytes of a free chunk that may still be resident (see MM_RELEASE_MIN).
+ * The count lives in the chunk's body, where a write after free can set it
+ * to anything: it is believed up to the chunk's size and to the heap's own
+ * count of such bytes, so that no count of the heap's wraps. */
 static size_t dirty_of(const mm_chunk *c)
 {
-    return mm_csize(c) >= MM_RELEASE_MIN ? c->dirty : mm_csize(c);
+    size_t size = mm_csize(c);
+    if (size < MM_RELEASE_MIN)
+        return min_size(size, H.free_dirty);
+    return min_size(min_size(c->dirty, size), H.free_dirty);
 }
 
 /* Every free chunk goes in and out of its bin through these two, which keep
@@ -278,10 +284,11 @@ static void trim_decayed(const char *fn)
 static size_t release_chunk(mm_chunk *c)
 {
     size_t left = 2 * mm_page;     /* the partial pages at both ends stay */
-    if (c->dirty <= left ||
+    size_t dirty = dirty_of(c);
+    if (dirty <= left ||
         !mm_os_release((char *)c + sizeof(mm_chunk), mm_csize(c) - sizeof(mm_chunk)))
         return 0;
-    size_t n = c->dirty - left;    /* what was resident, as far as we know */
+    size_t n = dirty - left;       /* what was resident, as far as we know */
     H.free_dirty -= n;
     H.released += n;
     c->dirty = left;

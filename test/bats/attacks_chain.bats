@@ -94,6 +94,13 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [[ $stderr == "mymalloc: free(): someone else moved the program break down into the heap (to $ptr, below its end 0x"*"): the blocks there are gone" ]]
 }
 
+@test "a free chunk's dirty count written over after free is not believed past the chunk" {
+    run --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/attacks/dirty_wrapped"
+    [ "$status" -eq 0 ]
+    [[ $output == "released "*" bytes of a heap of "* ]]
+    [ -z "$stderr" ]
+}
+
 @test "an 8-byte overflow onto the next header is caught at free (the toolkit's lockless free)" {
     attack leaks=1:leak_exitcode=0 overflow_next
     [ "$stderr" = "mymalloc: free(): heap overflow: the header after the 56-byte block $ptr was overwritten" ]
