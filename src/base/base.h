@@ -69,6 +69,10 @@ void *mm_os_reserve(size_t n);
  * contents are not kept: expect zeros or what was there) or inaccessible.
  * False on failure. */
 bool mm_os_protect(void *p, size_t n, bool accessible);
+/* Makes the pages [p, p + n) of an ordinary mapping inaccessible
+ * (PROT_NONE, a mapping of their own in /proc/self/maps) or accessible
+ * again; false on failure. */
+bool mm_os_noaccess(void *p, size_t n, bool none);
 /* Gives back the whole pages inside [p, p + n); returns the bytes released. */
 size_t mm_os_release(void *p, size_t n);
 uint64_t mm_os_random(void);                 /* per-process random bits */

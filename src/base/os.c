@@ -147,6 +147,14 @@ bool mm_os_protect(void *p, size_t n, bool accessible)
     return r == 0;
 }
 
+bool mm_os_noaccess(void *p, size_t n, bool none)
+{
+    int e = errno;
+    int r = mprotect(p, n, none ? PROT_NONE : PROT_READ | PROT_WRITE);
+    errno = e;
+    return r == 0;
+}
+
 /* ---- the allocator's own mappings ----
  * Records, tables and caches live in mappings of their own. They are kept
  * in a list (lock held), so that a scan of the process's memory (the leak

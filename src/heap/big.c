@@ -30,7 +30,14 @@ static size_t kept_bytes;
 static unsigned kept_count;
 
 /* The mapping's start and length, from the header (checked by its tag). */
-static void *base_of(const mm_chunk *c) { return (char *)c - c->prev_size; }
+/* Every mapping ends with a page left inaccessible (PROT_NONE: address
+ * space, no memory), so that a write past a big block faults where it is
+ * made instead of landing in whatever is mapped next. Its own mapping in
+ * /proc/self/maps, unreadable: no scan of the process's memory reads it.
+ * Lengths below do not count it. */
+#define GUARD mm_page
+
+static char *base_of(const mm_chunk *c) { return (char *)c - c->prev_size; }
 static size_t len_of(const mm_chunk *c) { return (size_t)((c->head & MM_SIZE) >> 4) * MM_MAP_UNIT; }
 
 /* The header of a mapped chunk at off bytes into a mapping of len bytes. */
@@ -45,7 +52,7 @@ static void unkeep(uint64_t since)
 {
     for (unsigned i = 0; i < KEEP; i++)
         if (kept[i].base && kept[i].ms <= since) {
-            mm_os_unmap(kept[i].base, kept[i].len);
+            mm_os_unmap(kept[i].base, kept[i].len + GUARD);
             kept_bytes -= kept[i].len;
             kept_count--;
             kept[i].base = NULL;
@@ -110,12 +117,12 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
         lo = m;
         hi = m + got;
     } else {
-        if (!(m = mm_os_map(len))) {
+        if (!(m = mm_os_map(len + GUARD))) {
             if (!mm_lock())
                 return NULL;
             unkeep(UINT64_MAX);        /* short of memory: the kept ones first */
             mm_unlock();
-            if (!(m = mm_os_map(len)))
+            if (!(m = mm_os_map(len + GUARD)))
                 return NULL;
         }
         mem = (char *)mm_align_up((uintptr_t)m + MM_HDR, align);
@@ -125,12 +132,13 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
         if (lo > m)
             mm_os_unmap(m, (size_t)(lo - m));
         if (hi < m + len)
-            mm_os_unmap(hi, (size_t)(m + len - hi));
+            mm_os_unmap(hi + GUARD, (size_t)(m + len - hi));
+        mm_os_noaccess(hi, GUARD, true);   /* (without it, the block works all the same) */
     }
     set_mapped(c, (size_t)((char *)c - lo), (size_t)(hi - lo));
 
     if (!mm_lock()) {                 /* re-entered: cannot record it */
-        mm_os_unmap(lo, (size_t)(hi - lo));
+        mm_os_unmap(lo, (size_t)(hi - lo) + GUARD);
         return NULL;
     }
     bool ok = mm_pset_add(&live, (uintptr_t)mem);
@@ -138,7 +146,7 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
         bytes += (size_t)(hi - lo);
     mm_unlock();
     if (!ok) {
-        mm_os_unmap(lo, (size_t)(hi - lo));
+        mm_os_unmap(lo, (size_t)(hi - lo) + GUARD);
         return NULL;
     }
     return mem;
@@ -172,7 +180,7 @@ void mm_big_free(mm_chunk *c)
                 kept_count++;
                 return;
             }
-    mm_os_unmap(base_of(c), len);
+    mm_os_unmap(base_of(c), len + GUARD);
 }
 
 void *mm_big_realloc(mm_chunk *c, size_t n)
@@ -183,9 +191,16 @@ void *mm_big_realloc(mm_chunk *c, size_t n)
         return mm_mem(c);
     if (len > MM_MAP_MAX)
         return NULL;
-    char *m = mm_os_remap(base_of(c), old_len, len);
-    if (!m)
+    /* The guard page joins the mapping again for mremap (which takes one
+     * mapping whole), and a new one ends it wherever it is now. */
+    char *base = base_of(c);
+    mm_os_noaccess(base + old_len, GUARD, false);
+    char *m = mm_os_remap(base, old_len + GUARD, len + GUARD);
+    if (!m) {
+        mm_os_noaccess(base + old_len, GUARD, true);
         return NULL;
+    }
+    mm_os_noaccess(m + len, GUARD, true);
     mm_chunk *nc = mm_chunk_at(m, off);
     set_mapped(nc, off, len);          /* the tag depends on the address */
     mm_pset_del(&live, (uintptr_t)mm_mem(c));

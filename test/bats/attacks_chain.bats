@@ -64,6 +64,12 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [ "$stderr" = "mymalloc: free(): the header of the mapped block $ptr was overwritten" ]
 }
 
+@test "a write just past a mapped block faults on its guard page" {
+    run -139 --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/attacks/mapped_past_end"
+    [[ ${lines[0]} == 0x* ]]
+    [ "${#lines[@]}" -eq 1 ]
+}
+
 @test "a cached small block written after free and freed again is reported when malloc hands it out" {
     attack leaks=1:leak_exitcode=0 cached_double_free 40
     [ "$stderr" = "mymalloc: malloc(): the free 56-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
