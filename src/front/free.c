@@ -15,6 +15,15 @@ void mm_free_plain(mm_chunk *c, const char *fn)
         mm_heap_free(c, fn);
 }
 
+/* The same, for a chunk mm_lookup has just checked whole. */
+static void free_looked_up(mm_chunk *c)
+{
+    if (c->head & MM_MMAPPED)
+        mm_big_free(c);
+    else if (!mm_cache_free(c, "free"))
+        mm_heap_free_looked_up(c, "free");
+}
+
 __attribute__((noinline)) void mm_free_slow(void *p)
 {
     if (!p)
@@ -32,6 +41,6 @@ __attribute__((noinline)) void mm_free_slow(void *p)
         mm_reentered_free(p, "free");
         return;
     }
-    mm_free_plain(mm_lookup(p, "free", 0), "free");
+    free_looked_up(mm_lookup(p, "free", 0));
     mm_leave();
 }

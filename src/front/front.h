@@ -85,9 +85,9 @@ static inline size_t mm_cacheable_size(const void *p, uint64_t too_big)
         return 0;
     mm_chunk *c = mm_chunk_of_mem(p), *next;
     uint64_t h = c->head;
-    bool ok = (h & (too_big | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE && mm_head_ok(c) &&
+    bool ok = (h & (too_big | MM_INUSE | MM_MMAPPED | MM_QUARANTINED)) == MM_INUSE && mm_chead_ok(c) &&
               (h & MM_SIZE) < hi - (uintptr_t)c && ((next = mm_next(c))->head & MM_PINUSE) &&
-              mm_head_ok(next) && !mm_is_cached(c);
+              mm_chead_ok(next) && !mm_is_cached(c);
     return ok ? h & MM_SIZE : 0;
 }
 size_t mm_usable_size(const void *p);

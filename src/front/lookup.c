@@ -20,10 +20,10 @@ mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
     mm_segment *s = mm_segment_of(p);
     if (s) {
         mm_chunk *fence = mm_fence(s);
-        if ((char *)c >= s->base && c < fence && (c->head & MM_BODY) == MM_MERGED && mm_head_ok(c))
+        if ((char *)c >= s->base && c < fence && (c->head & MM_BODY) == MM_MERGED && mm_chead_ok(c))
             mm_die(fn, "%s %p (merged with a free neighbour when it was freed)",
                    is_free_call(fn) ? "double free of" : "freed pointer", p);
-        if ((char *)c < s->base || c >= fence || !mm_head_ok(c) || (c->head & MM_MMAPPED) ||
+        if ((char *)c < s->base || c >= fence || !mm_chead_ok(c) || (c->head & MM_MMAPPED) ||
             mm_csize(c) < MM_MIN_CHUNK || mm_csize(c) > (size_t)((char *)fence - (char *)c))
             mm_die(fn, "invalid pointer %p: not the start of a block (or its header was "
                        "overwritten)", p);
@@ -33,7 +33,7 @@ mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
             mm_die(fn, "%s %p (%zu-byte block)", is_free_call(fn) ? "double free of" : "freed pointer",
                    p, mm_csize(c) - 8);
         mm_chunk *next = mm_next(c);
-        if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
+        if (!mm_chead_ok(next) || !(next->head & MM_PINUSE))
             mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
                    mm_csize(c) - 8, p);
         return c;

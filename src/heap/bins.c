@@ -151,8 +151,11 @@ static mm_chunk *find(size_t nb, const char *fn)
 mm_chunk *mm_bin_take(size_t nb, const char *fn)
 {
     mm_chunk *c = find(nb, fn);
-    if (c)
+    if (c) {
+        if (!mm_chead_ok(c))
+            corrupt(c, fn);
         mm_bin_remove(c, fn);
+    }
     return c;
 }
 

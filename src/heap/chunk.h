@@ -197,15 +197,19 @@ static inline uint64_t mm_keyed(uint64_t x, const uint64_t key[2])
 }
 
 /* The tag makes a header this allocator did not write detectable: the
- * address mixed alone, then with the body (a mapped chunk's offset word
- * above it: less than a page, it fits). */
+ * address mixed alone, then with `in`, the body (for a mapped chunk, its
+ * offset word above it: less than a page, it fits). */
+static inline uint64_t mm_tag_of(const mm_chunk *c, uint64_t in)
+{
+    uint64_t a = mm_mix((uintptr_t)c ^ mm_ro.secret, mm_ro.tag_key[0]);
+    return mm_mix(a, in ^ mm_ro.tag_key[1]) >> 32;
+}
 static inline uint64_t mm_tag(const mm_chunk *c, uint64_t body)
 {
     uint64_t in = body;
     if (MM_UNLIKELY(body & MM_MMAPPED))
         in |= (uint64_t)c->prev_size << 32;
-    uint64_t a = mm_mix((uintptr_t)c ^ mm_ro.secret, mm_ro.tag_key[0]);
-    return mm_mix(a, in ^ mm_ro.tag_key[1]) >> 32;
+    return mm_tag_of(c, in);
 }
 static inline void mm_set_head(mm_chunk *c, uint64_t body)
 {
@@ -214,6 +218,16 @@ static inline void mm_set_head(mm_chunk *c, uint64_t body)
 static inline bool mm_head_ok(const mm_chunk *c)
 {
     return c->head >> 32 == mm_tag(c, c->head & MM_BODY);
+}
+/* The same for a chunk of the chain (the heap's own paths, where no chunk
+ * is mapped: a mapped header there fails, as it must). */
+static inline void mm_set_chead(mm_chunk *c, uint64_t body)
+{
+    c->head = body | mm_tag_of(c, body) << 32;
+}
+static inline bool mm_chead_ok(const mm_chunk *c)
+{
+    return c->head >> 32 == mm_tag_of(c, c->head & MM_BODY);
 }
 
 /* A header that fails its check before the allocator trusts it: a write

@@ -86,14 +86,14 @@ static size_t bin_del(mm_chunk *c, const char *fn)
 static void set_pinuse(mm_chunk *c, bool on)
 {
     uint64_t body = c->head & MM_BODY;
-    mm_set_head(c, on ? body | MM_PINUSE : body & ~(uint64_t)MM_PINUSE);
+    mm_set_chead(c, on ? body | MM_PINUSE : body & ~(uint64_t)MM_PINUSE);
 }
 
 /* Makes c, of the given size, the top chunk. Top is free and its previous
  * chunk is always in use (a free one would have merged into it). */
 static void set_top(mm_chunk *c, size_t size)
 {
-    mm_set_head(c, size | MM_PINUSE);
+    mm_set_chead(c, size | MM_PINUSE);
     mm_chunk_at(c, size)->prev_size = size;
     H.top = c;
     H.top_dirty = min_size(H.top_dirty, size);
@@ -117,7 +117,7 @@ static mm_chunk *top_checked(const char *fn)
             mm_die(fn, "someone else moved the program break down into the heap (to %p, below its end "
                        "%p): the blocks there are gone", (void *)brk, (void *)s->end);
     }
-    if (t && (!mm_head_ok(t) || mm_chunk_at(t, mm_csize(t)) != mm_fence(H.active)))
+    if (t && (!mm_chead_ok(t) || mm_chunk_at(t, mm_csize(t)) != mm_fence(H.active)))
         mm_die(fn, "heap corrupted: the header of the free space at the end of the heap (%p) was "
                    "overwritten (a heap overflow?)", mm_mem(t));
     return t;
@@ -138,7 +138,7 @@ mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
     if (n == fence)
         return NULL;
     /* c's size was checked to fit the segment, so n lies inside it */
-    if ((uintptr_t)n % MM_ALIGN || !mm_head_ok(n) || mm_csize(n) < MM_MIN_CHUNK ||
+    if ((uintptr_t)n % MM_ALIGN || !mm_chead_ok(n) || mm_csize(n) < MM_MIN_CHUNK ||
         mm_csize(n) > (size_t)((char *)fence - (char *)n)) {
         *bad = n;
         return NULL;
@@ -169,7 +169,7 @@ static void start_segment(char *mem, size_t len, int kind)
     publish_bounds(s);
     H.active = s;
     H.seg_bytes += (size_t)(hi - lo);
-    mm_set_head(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
+    mm_set_chead(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
     H.top_dirty = 0;                            /* fresh pages are not resident */
     set_top((mm_chunk *)s->base, (size_t)(hi - MM_HDR - s->base));
 }
@@ -205,7 +205,7 @@ static bool grow(size_t nb, const char *fn)
         s->end = end;
         publish_bounds(s);
         H.seg_bytes += add;
-        mm_set_head(mm_fence(s), MM_INUSE);
+        mm_set_chead(mm_fence(s), MM_INUSE);
         set_top(H.top, mm_csize(H.top) + add);
         return true;
     }
@@ -248,7 +248,7 @@ static size_t trim_top(size_t pad, bool force, const char *fn)
         s->end -= cut;
         H.seg_bytes -= cut;
         H.released += cut;
-        mm_set_head(mm_fence(s), MM_INUSE);
+        mm_set_chead(mm_fence(s), MM_INUSE);
         set_top(t, size - cut);
         return cut;
     }
@@ -356,21 +356,21 @@ static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
     size_t size = mm_csize(c), rest = size - nb;
     if (rest >= MM_MIN_CHUNK) {
         mm_chunk *r = mm_chunk_at(c, nb);
-        mm_set_head(r, rest | MM_PINUSE);
+        mm_set_chead(r, rest | MM_PINUSE);
         mm_chunk_at(r, rest)->prev_size = rest;
         bin_put(r, dirty);
         size = nb;
     } else {
         set_pinuse(mm_chunk_at(c, size), true);
     }
-    mm_set_head(c, size | MM_INUSE | MM_PINUSE);
+    mm_set_chead(c, size | MM_INUSE | MM_PINUSE);
 }
 
 static mm_chunk *carve_top(size_t nb)
 {
     mm_chunk *c = H.top;
     size_t rest = mm_csize(c) - nb;
-    mm_set_head(c, nb | MM_INUSE | MM_PINUSE);
+    mm_set_chead(c, nb | MM_INUSE | MM_PINUSE);
     set_top(mm_chunk_at(c, nb), rest);
     return c;
 }
@@ -400,7 +400,7 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
         mm_die(fn, "heap corrupted: bad footer in the free block before %p (a write after free?)",
                mm_mem(c));
     mm_chunk *p = (mm_chunk *)((char *)c - ps);
-    if (!mm_head_ok(p) || mm_inuse(p) || mm_csize(p) != ps)
+    if (!mm_chead_ok(p) || mm_inuse(p) || mm_csize(p) != ps)
         mm_die(fn, "heap corrupted: bad header in the free block before %p (a write after free?)",
                mm_mem(c));
     return p;
@@ -409,19 +409,26 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
 void mm_heap_free(mm_chunk *c, const char *fn)
 {
     /* Neither header is trusted unchecked: pages and cached chunks come
-     * back here without a lookup, and no fast path looks at the next one. */
-    if (!mm_head_ok(c))
+     * back here without a lookup, and the fast paths of free do not all
+     * look at the next one. */
+    if (!mm_chead_ok(c))
         mm_bad_header(c, fn);
+    mm_chunk *next = mm_next(c);
+    if (!mm_chead_ok(next) || !(next->head & MM_PINUSE))
+        mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
+               mm_csize(c) - 8, mm_mem(c));
+    mm_heap_free_looked_up(c, fn);
+}
+
+void mm_heap_free_looked_up(mm_chunk *c, const char *fn)
+{
     size_t size = mm_csize(c), dirty = size;
     mm_chunk *next = mm_chunk_at(c, size);
-    if (!mm_head_ok(next) || !(next->head & MM_PINUSE))
-        mm_die(fn, "heap overflow: the header after the %zu-byte block %p was overwritten",
-               size - 8, mm_mem(c));
     if (!(c->head & MM_PINUSE)) {
         mm_chunk *p = free_prev(c, fn);
         dirty += bin_del(p, fn);
         size += mm_csize(p);
-        mm_set_head(c, MM_MERGED);     /* c is gone: a second free of it is named */
+        mm_set_chead(c, MM_MERGED);     /* c is gone: a second free of it is named */
         c = p;
     }
     if (next == H.top) {
@@ -440,7 +447,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
         next->head = 0;                /* merged into c */
     }
     mm_os_signal_point();          /* c and its neighbours out of their bins, not merged yet */
-    mm_set_head(c, size | MM_PINUSE);
+    mm_set_chead(c, size | MM_PINUSE);
     next = mm_chunk_at(c, size);
     next->prev_size = size;
     set_pinuse(next, false);
@@ -455,9 +462,9 @@ static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
     size_t size = mm_csize(c);
     if (size - nb < MM_MIN_CHUNK)
         return;
-    mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+    mm_set_chead(c, nb | MM_INUSE | (c->head & MM_PINUSE));
     mm_chunk *r = mm_chunk_at(c, nb);
-    mm_set_head(r, (size - nb) | MM_INUSE | MM_PINUSE);
+    mm_set_chead(r, (size - nb) | MM_INUSE | MM_PINUSE);
     mm_heap_free(r, fn);
 }
 
@@ -482,7 +489,7 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
             return false;
         size_t rest = size + mm_csize(next) - nb;
         next->head = 0;                /* the old top's header, inside c now */
-        mm_set_head(c, nb | MM_INUSE | (c->head & MM_PINUSE));
+        mm_set_chead(c, nb | MM_INUSE | (c->head & MM_PINUSE));
         set_top(mm_chunk_at(c, nb), rest);
         return true;
     }
@@ -490,7 +497,7 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
         bin_del(next, fn);
         size += mm_csize(next);
         next->head = 0;                /* merged into c */
-        mm_set_head(c, size | MM_INUSE | (c->head & MM_PINUSE));
+        mm_set_chead(c, size | MM_INUSE | (c->head & MM_PINUSE));
         set_pinuse(mm_chunk_at(c, size), true);
         shrink_to(c, nb, fn);
         return true;
@@ -540,8 +547,8 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
         /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
         size_t lead = lead_of(c, align);
         mm_chunk *a = mm_chunk_at(c, lead);
-        mm_set_head(a, (mm_csize(c) - lead) | MM_INUSE | MM_PINUSE);
-        mm_set_head(c, lead | MM_INUSE | (c->head & MM_PINUSE));
+        mm_set_chead(a, (mm_csize(c) - lead) | MM_INUSE | MM_PINUSE);
+        mm_set_chead(c, lead | MM_INUSE | (c->head & MM_PINUSE));
         mm_heap_free(c, fn);
         c = a;
     }

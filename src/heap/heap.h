@@ -49,6 +49,9 @@ extern struct mm_heap mm_heap;
 
 mm_chunk *mm_heap_alloc(size_t nb, const char *fn);
 void mm_heap_free(mm_chunk *c, const char *fn);
+/* The same for a chunk mm_lookup has just vouched for (its header and the
+ * next one checked). */
+void mm_heap_free_looked_up(mm_chunk *c, const char *fn);
 bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
@@ -94,7 +97,7 @@ static inline enum mm_state mm_state_of(const mm_chunk *c)
 #define MM_NBINS 368
 unsigned mm_bin_index(size_t size);
 void mm_bin_insert(mm_chunk *c);
-void mm_bin_remove(mm_chunk *c, const char *fn);
+void mm_bin_remove(mm_chunk *c, const char *fn);   /* c's header checked by the caller */
 mm_chunk *mm_bin_take(size_t nb, const char *fn);   /* a chunk of at least nb, or NULL */
 bool mm_bin_fits(size_t nb, const char *fn);         /* mm_bin_take(nb) would give one */
 mm_chunk *mm_bin_first(unsigned i);
