@@ -312,7 +312,7 @@ void mm_os_random_fill(void *buf, size_t n)
     errno = e;
     static uint64_t counter;
     for (; got < n; got++)
-        b[got] ^= (unsigned char)mix(mm_os_random() + ++counter);
+        b[got] = (unsigned char)mix(mm_os_random() + ++counter);
 }
 
 uint64_t mm_os_random(void)
