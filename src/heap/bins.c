@@ -72,7 +72,7 @@ void mm_bin_insert(mm_chunk *c)
 
 void mm_bin_remove(mm_chunk *c, const char *fn)
 {
-    if (!mm_head_ok(c))
+    if (!mm_chead_ok(c))
         mm_bad_header(c, fn);
     unsigned i = mm_bin_index(mm_csize(c));
     mm_chunk *fd = mm_bin_fd(c), *bk = mm_bin_bk(c);
@@ -151,11 +151,8 @@ static mm_chunk *find(size_t nb, const char *fn)
 mm_chunk *mm_bin_take(size_t nb, const char *fn)
 {
     mm_chunk *c = find(nb, fn);
-    if (c) {
-        if (!mm_chead_ok(c))
-            corrupt(c, fn);
-        mm_bin_remove(c, fn);
-    }
+    if (c)
+        mm_bin_remove(c, fn);           /* (which checks its header first) */
     return c;
 }
 
