@@ -29,7 +29,7 @@ void mm_front_init(void)
         /* Keys drawn apart from each other: one the program reads through
          * (a link, a mark, a record) tells nothing of the others. The
          * multipliers are odd. */
-        uint64_t k[10];
+        uint64_t k[11];
         mm_os_random_fill(k, sizeof k);
         mm_ro.secret = k[0];
         mm_ro.tag_key[0] = k[1] | 1;
@@ -40,7 +40,8 @@ void mm_front_init(void)
         mm_ro.link_key[1] = k[6] | 1;
         mm_ro.record_key[0] = k[7];
         mm_ro.record_key[1] = k[8] | 1;
-        mm_ro.mark_key = k[9];
+        mm_ro.page_key[0] = k[9];
+        mm_ro.page_key[1] = k[10] | 1;
         mm_options_load();
         mm_heap_use_options();
         __atomic_store_n(&mm_ready, true, __ATOMIC_RELEASE);

@@ -180,7 +180,7 @@ struct mm_ro {
     uintptr_t lo, hi;
     uint64_t link_key[2];       /* the free-list links (bins.c) */
     uint64_t record_key[2];     /* the debugging records (debug/record.c) */
-    uint64_t mark_key;          /* the pages' (pages/) */
+    uint64_t page_key[2];       /* each page's own key is drawn from these (pages/) */
 } __attribute__((aligned(64)));
 extern struct mm_ro mm_ro;
 

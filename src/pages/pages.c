@@ -198,7 +198,8 @@ static void format(struct mm_page *pg, unsigned cls)
     pg->used = 0;
     pg->size = (uint32_t)s;
     pg->inv = (uint32_t)(((UINT64_C(1) << 32) + s - 1) / s);
-    pg->key = mm_ro.mark_key ^ ((uintptr_t)pg->chunk * UINT64_C(0xd6e8feb86659fd93));
+    /* a key of its own, which tells nothing of another page's */
+    pg->key = mm_keyed((uintptr_t)pg->chunk ^ ++pg->laid_out, mm_ro.page_key);
     pg->start = (uintptr_t)mm_mem(pg->chunk);
     pg->shift = (uint8_t)__builtin_ctzll(s);
     pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
@@ -330,8 +331,9 @@ static void *pop(struct mm_page *pg)
         mm_pages_bad_head(pg, b);
     pg->bits[i >> 6] |= m;
     uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
-    if (next - pg->start >= pg->span && next)
+    if (!mm_pg_link_ok(pg, next))
         mm_pages_bad_link(pg, b);
+    *(uint64_t *)b = 0;
     pg->free = next;
     pg->used++;
     return (void *)b;

@@ -66,11 +66,12 @@ struct mm_page {
     uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
     uint32_t size;                  /* block size */
     uint32_t gmask;                 /* 2^shift - 1 */
+    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
     uint8_t shift;                  /* the bits' granule: the largest power of two that divides size */
     uint8_t cls, where, rebuild;
     /* the slow paths' */
-    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
     uint32_t cap, fresh;            /* blocks it holds; of those, carved so far */
+    uint64_t laid_out;              /* times the record was laid out (its key's draw) */
     struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
     struct mm_rslab *slab;          /* the mapping the record lives in */
@@ -171,6 +172,18 @@ static inline long mm_pg_index(const struct mm_page *pg, const void *p)
     return MM_LIKELY((uintptr_t)i * pg->size == off) ? (long)i : -1;
 }
 
+/* A link decoded from a free block leads to the start of a block of the
+ * page, or nowhere (0): a link the program wrote after free, even one
+ * forged with the page's key, cannot lead into a live block's middle, and
+ * into a live block's start the bits catch it. */
+static inline bool mm_pg_link_ok(const struct mm_page *pg, uintptr_t next)
+{
+    uintptr_t off = next - pg->start;
+    if (MM_UNLIKELY(off >= pg->span))
+        return next == 0;
+    return (uintptr_t)(uint32_t)((off * pg->inv) >> 32) * pg->size == off;
+}
+
 /* The fast paths: inline, no lock, no atomic, no call. NULL / false: the
  * caller goes on to mm_pages_malloc_nofast / the slow path.
  *
@@ -205,8 +218,9 @@ static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
             mm_pages_bad_head(pg, b);
         pg->bits[i >> 6] = w | UINT64_C(1) << (i & 63);
         uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
-        if (MM_UNLIKELY(next - pg->start >= pg->span) && next)
+        if (MM_UNLIKELY(!mm_pg_link_ok(pg, next)))
             mm_pages_bad_link(pg, b);
+        *(uint64_t *)b = 0;         /* the program gets no link to read */
         pg->free = next;
         pg->used++;
         r = (void *)b;
