@@ -162,7 +162,7 @@ static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
 }
 
 /* The index of block p of page pg, or -1 when p is not a block boundary
- * (offsets are below 2^18, so the product is exact): for the reports. */
+ * (offsets are below 2^18, so the product is exact). */
 static inline long mm_pg_index(const struct mm_page *pg, const void *p)
 {
     uintptr_t off = (uintptr_t)p - pg->start;
@@ -178,10 +178,7 @@ static inline long mm_pg_index(const struct mm_page *pg, const void *p)
  * into a live block's start the bits catch it. */
 static inline bool mm_pg_link_ok(const struct mm_page *pg, uintptr_t next)
 {
-    uintptr_t off = next - pg->start;
-    if (MM_UNLIKELY(off >= pg->span))
-        return next == 0;
-    return (uintptr_t)(uint32_t)((off * pg->inv) >> 32) * pg->size == off;
+    return MM_LIKELY(mm_pg_index(pg, (const void *)next) >= 0) || next == 0;
 }
 
 /* The fast paths: inline, no lock, no atomic, no call. NULL / false: the

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../include/mymalloc.h"
+
 /* stdout gets a buffer of its own, so that printing allocates nothing
  * between the attack's own allocations. */
 static char attack_out[4096];
@@ -44,6 +46,16 @@ static void say(const void *p)
         fflush(stdout);                         \
         exit(1);                                \
     } while (0)
+
+/* The heap's own summary (mymalloc_heap_info, looked up: the programs are
+ * not linked with the library), which walks the chain and stops at a
+ * header it does not accept. */
+static __attribute__((unused)) void heap_info(struct mymalloc_heap_info *h)
+{
+    void (*info)(struct mymalloc_heap_info *) =
+        (void (*)(struct mymalloc_heap_info *))dlsym(RTLD_DEFAULT, "mymalloc_heap_info");
+    info(h);
+}
 
 /* The word at p + off bytes. */
 #define WORD(p, off) (*(volatile uint64_t *)((char *)(p) + (off)))

@@ -5,24 +5,21 @@
  * bytes wraps). The library must not believe more than the chunk holds:
  * this program exits 0 when the count stays within the heap. */
 #include "attack.h"
-#include "../../include/mymalloc.h"
 
 #include <malloc.h>
 
 int main(void)
 {
     under_mymalloc();
-    void (*info)(struct mymalloc_heap_info *) =
-        (void (*)(struct mymalloc_heap_info *))dlsym(RTLD_DEFAULT, "mymalloc_heap_info");
     char *p = malloc(100000), *g = malloc(40000);
     (void)g;
     struct mymalloc_heap_info h;
-    info(&h);
+    heap_info(&h);
     size_t before = h.released_bytes;
     free(p);
     WORD(p, 16) = UINT64_C(1) << 62;   /* the dirty count, after the two links */
     malloc_trim(0);
-    info(&h);
+    heap_info(&h);
     size_t released = h.released_bytes - before;
     if (released > h.heap_bytes + (1u << 20))
         SUCCEEDED("%zu bytes counted as given back, from a heap of %zu", released, h.heap_bytes);

@@ -7,20 +7,17 @@
  * last guess is freed, as the attacker's last child would: the library
  * must report the header. */
 #include "attack.h"
-#include "../../include/mymalloc.h"
 
 int main(void)
 {
     under_mymalloc();
-    void (*info)(struct mymalloc_heap_info *) =
-        (void (*)(struct mymalloc_heap_info *))dlsym(RTLD_DEFAULT, "mymalloc_heap_info");
     char *p = malloc(40000), *g = malloc(40000);
     (void)g;
     say(p);
     uint64_t orig = WORD(p, -8), low = orig & ((UINT64_C(1) << 48) - 1);
     struct mymalloc_heap_info h;
     WORD(p, -8) = 0;                              /* a header no tag makes valid */
-    info(&h);
+    heap_info(&h);
     size_t refused = h.live_bytes;
     int found = 0;
     uint64_t guess = 0;
@@ -28,7 +25,7 @@ int main(void)
         for (uint64_t t = 0; t < 65536; t++) {
             guess = t << 48 | (low + grow);
             WORD(p, -8) = guess;
-            info(&h);
+            heap_info(&h);
             if (h.live_bytes != refused) {
                 found++;
                 break;
