@@ -80,6 +80,16 @@ uint64_t mm_os_random(void);                 /* per-process random bits */
  * apart from the others'; where the kernel has none, from AT_RANDOM and
  * a counter. */
 void mm_os_random_fill(void *buf, size_t n);
+/* The files the allocator reads and writes (reports, trace, profile, heap
+ * map, /proc/self/maps, symbols): open(2), read(2), write(2) and close(2)
+ * that are never cancellation points, as glibc's own are. A thread
+ * cancelled inside one while the allocator holds its lock would leave the
+ * lock held for good; malloc is not a cancellation point. Each returns
+ * what the system call does, -1 with errno on failure. */
+int mm_os_open(const char *path, int flags, int mode);
+long mm_os_read(int fd, void *buf, size_t n);
+long mm_os_write(int fd, const void *buf, size_t n);
+void mm_os_close(int fd);
 enum { MM_OS_SBRK, MM_OS_MMAP, MM_OS_MUNMAP, MM_OS_MREMAP, MM_OS_MADVISE, MM_OS_NCALLS };
 extern unsigned long mm_os_calls[MM_OS_NCALLS];   /* system calls made, for stats */
 void mm_os_faults_reset(void);               /* the fail_* options changed */
@@ -128,8 +138,12 @@ size_t mm_fmt(char *buf, size_t cap, const char *fmt, ...) MM_PRINTF(3, 4);
 const char *mm_bytes(char buf[24], size_t n);
 const char *mm_thousands(char buf[32], size_t n);   /* 5120 -> "5,120" */
 
-/* ---- log.c: where reports and warnings go, through write(2). */
+/* ---- log.c: where reports and warnings go, through write(2): never a
+ * cancellation point (mm_os_write), but in mm_write_point, for output made
+ * with the lock let go where glibc's is one (malloc_stats prints with
+ * stdio). */
 void mm_write(const char *s, size_t n);
+void mm_write_point(const char *s, size_t n);
 void mm_print(const char *fmt, ...) MM_PRINTF(1, 2);   /* to the log, stderr by default */
 void mm_vline(const char *prefix, const char *fmt, va_list ap);   /* prefix, message, newline */
 /* The log: the file at path (a template: %p is the pid), or, with

@@ -38,7 +38,7 @@ void mm_log_configure(const char *path, bool keep_stderr)
 {
     int e = errno;
     if (own_fd >= 0)
-        close(own_fd);
+        mm_os_close(own_fd);
     own_fd = -1;
     size_t n = strnlen(path, sizeof log_path - 1);
     memcpy(log_path, path, n);
@@ -65,11 +65,11 @@ static int out_fd(void)
     return 2;
 }
 
-void mm_write(const char *s, size_t n)
+static void write_all(long (*put)(int, const void *, size_t), const char *s, size_t n)
 {
     int e = errno, fd = out_fd();
     while (n > 0) {
-        ssize_t w = write(fd, s, n);
+        long w = put(fd, s, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -78,6 +78,21 @@ void mm_write(const char *s, size_t n)
         n -= (size_t)w;
     }
     errno = e;
+}
+
+void mm_write(const char *s, size_t n)
+{
+    write_all(mm_os_write, s, n);
+}
+
+static long cancellable_write(int fd, const void *s, size_t n)
+{
+    return write(fd, s, n);
+}
+
+void mm_write_point(const char *s, size_t n)
+{
+    write_all(cancellable_write, s, n);
 }
 
 /* Expands %p in a path template to the process id. */
@@ -105,14 +120,14 @@ int mm_path_open(const char *tmpl, int flags)
         errno = ENAMETOOLONG;
         return -1;
     }
-    return open(path, flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    return mm_os_open(path, flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 }
 
 int mm_path_writable(const char *tmpl)
 {
     int e = errno, fd = mm_path_open(tmpl, O_APPEND), r = fd < 0 ? errno : 0;
     if (fd >= 0)
-        close(fd);
+        mm_os_close(fd);
     errno = e;
     return r;
 }
@@ -124,9 +139,9 @@ bool mm_path_per_process(const char *tmpl)
 
 int mm_path_readable(const char *path)
 {
-    int e = errno, fd = open(path, O_RDONLY | O_CLOEXEC), r = fd < 0 ? errno : 0;
+    int e = errno, fd = mm_os_open(path, O_RDONLY | O_CLOEXEC, 0), r = fd < 0 ? errno : 0;
     if (fd >= 0)
-        close(fd);
+        mm_os_close(fd);
     errno = e;
     return r;
 }

@@ -43,14 +43,14 @@ static bool parse(const char *s, const char *end, struct mm_map *m)
 
 bool mm_maps_each(bool (*fn)(const struct mm_map *m, void *arg), void *arg)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = mm_os_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return false;
     char buf[1024], line[512];       /* the start of a line is what matters */
     size_t len = 0;
     ssize_t n;
     bool go = true;
-    while (go && (n = read(fd, buf, sizeof buf)) > 0) {
+    while (go && (n = mm_os_read(fd, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < n && go; i++) {
             if (buf[i] != '\n') {
                 if (len < sizeof line)
@@ -63,6 +63,6 @@ bool mm_maps_each(bool (*fn)(const struct mm_map *m, void *arg), void *arg)
             len = 0;
         }
     }
-    close(fd);
+    mm_os_close(fd);
     return true;
 }

@@ -5,6 +5,7 @@
 #include "base.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -280,6 +281,30 @@ void mm_os_after_fork(void)
 bool mm_os_forked(void)
 {
     return forked;
+}
+
+/* syscall(2) is not a cancellation point; the wrappers of the same names
+ * in glibc are. */
+int mm_os_open(const char *path, int flags, int mode)
+{
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+long mm_os_read(int fd, void *buf, size_t n)
+{
+    return syscall(SYS_read, fd, buf, n);
+}
+
+long mm_os_write(int fd, const void *buf, size_t n)
+{
+    return syscall(SYS_write, fd, buf, n);
+}
+
+void mm_os_close(int fd)
+{
+    int e = errno;
+    syscall(SYS_close, fd);
+    errno = e;
 }
 
 uint64_t mm_os_coarse_ms(void)

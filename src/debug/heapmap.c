@@ -47,7 +47,7 @@ static void emit(const char *fmt, ...)
     size_t n = mm_vfmt(line, sizeof line, fmt, ap);
     va_end(ap);
     if (used + n > sizeof out) {
-        if (write(fd, out, used) < 0)
+        if (mm_os_write(fd, out, used) < 0)
             used = 0;
         used = 0;
     }
@@ -205,7 +205,7 @@ static void write_map(void)
              mm_bytes(a, totals[st]), counts[st]);
     }
     emit("</svg>\n");
-    if (used && write(fd, out, used) < 0)
+    if (used && mm_os_write(fd, out, used) < 0)
         used = 0;
 }
 
@@ -219,7 +219,7 @@ void mm_heapmap_write(void)
         return;
     }
     write_map();
-    close(fd);
+    mm_os_close(fd);
 }
 
 static bool map_on_signal(void) { return mm_opt.heapmap[0] && mm_opt.heapmap_signal; }

@@ -280,7 +280,7 @@ static size_t used;
 static void flush(void)
 {
     for (size_t done = 0; done < used;) {
-        ssize_t w = write(out_fd, out + done, used - done);
+        ssize_t w = mm_os_write(out_fd, out + done, used - done);
         if (w <= 0)
             break;
         done += (size_t)w;
@@ -307,10 +307,10 @@ static void MM_PRINTF(1, 2) emit(const char *fmt, ...)
 static void emit_cmd(void)
 {
     char buf[4096];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    int fd = mm_os_open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
+    ssize_t n = fd >= 0 ? mm_os_read(fd, buf, sizeof buf - 1) : -1;
     if (fd >= 0)
-        close(fd);
+        mm_os_close(fd);
     if (n <= 0) {
         emit("cmd: (unknown)\n");
         return;
@@ -486,6 +486,6 @@ void mm_profile_write(void)
     if (have_end)
         emit_snap(number++, &at_end);
     flush();
-    close(out_fd);
+    mm_os_close(out_fd);
     ntnodes = mark;              /* the peak's and the end's trees were for this file only */
 }

@@ -156,13 +156,13 @@ void mm_stats_report(void)
     struct counts c = count;
     mm_guard_counts(&c.guarded_live, &c.guarded_total);
     mm_leave();
-    /* written after the lock is let go: write(2) is a cancellation point,
-     * and a thread cancelled there must not leave the lock held */
+    /* written after the lock is let go, through write(2), a cancellation
+     * point as glibc's stdio is: a thread cancelled there holds no lock */
     struct report r;
     r.len = 0;
     if (mm_opt.stats == 2)
         json(&r, &s, &k, &c);
     else
         table(&r, &s, &k, &c);
-    mm_write(r.text, r.len);
+    mm_write_point(r.text, r.len);
 }

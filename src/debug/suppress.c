@@ -6,7 +6,7 @@
  * allocated it has a function or a module (the file name, or its whole
  * path) that the pattern matches: the pattern is found anywhere in the
  * name, `*` matches any run of characters, and `^` or `$` at the pattern's
- * start or end anchor it there. The file is read at exit, with read(2)
+ * start or end anchor it there. The file is read at exit, with mm_os_read(2)
  * into a buffer of 64 KiB (the rest is ignored, with a warning). */
 #include "debug.h"
 
@@ -26,19 +26,19 @@ static void load(void)
     loaded = true;
     if (!mm_opt.leak_suppressions[0])
         return;
-    int fd = open(mm_opt.leak_suppressions, O_RDONLY | O_CLOEXEC);
+    int fd = mm_os_open(mm_opt.leak_suppressions, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         mm_print("mymalloc: leaks: cannot read the suppressions in %s\n", mm_opt.leak_suppressions);
         return;
     }
     size_t len = 0;
     ssize_t n;
-    while (len < sizeof text - 1 && (n = read(fd, text + len, sizeof text - 1 - len)) > 0)
+    while (len < sizeof text - 1 && (n = mm_os_read(fd, text + len, sizeof text - 1 - len)) > 0)
         len += (size_t)n;
-    if (len == sizeof text - 1 && read(fd, &text[len], 1) > 0)
+    if (len == sizeof text - 1 && mm_os_read(fd, &text[len], 1) > 0)
         mm_print("mymalloc: leaks: %s is longer than %zu bytes; the rest is ignored\n",
                  mm_opt.leak_suppressions, sizeof text - 1);
-    close(fd);
+    mm_os_close(fd);
     text[len] = '\0';
     for (char *line = text; *line && npatterns < MAX_PATTERNS;) {
         char *end = strchrnul(line, '\n'), *next = *end ? end + 1 : end;

@@ -40,7 +40,7 @@ void mm_trace_flush(void)
     buf.head.count = used;
     size_t n = sizeof buf.head + used * sizeof buf.rec[0];
     for (const char *p = (const char *)&buf; n;) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = mm_os_write(fd, p, n);
         if (w <= 0)
             break;       /* a full disk loses records, never the program */
         p += w;
@@ -74,7 +74,7 @@ void mm_trace_after_fork(void)
 {
     used = 0;
     if (fd >= 0 && per_process()) {
-        close(fd);
+        mm_os_close(fd);
         fd = -1;
     }
 }

@@ -48,12 +48,12 @@ static bool holds_sp(const struct mm_map *m, void *arg)
  * stack: both keep to buffers on the stack). */
 static bool maps_range(uintptr_t sp, struct mm_range *r)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = mm_os_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return false;
     struct vma_query q = { .size = sizeof q, .flags = VMA_READABLE, .addr = sp };
     bool found = ioctl(fd, VMA_QUERY, &q) == 0 && sp >= q.start && sp < q.end;
-    close(fd);
+    mm_os_close(fd);
     if (found) {
         r->lo = q.start;
         r->hi = q.end;

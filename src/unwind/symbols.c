@@ -132,14 +132,14 @@ static void find_symbols(struct elf *f)
 static bool map_file(const char *path, struct elf *f)
 {
     *f = (struct elf){ 0 };
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = mm_os_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return false;
     struct stat st;
     void *p = MAP_FAILED;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
+    mm_os_close(fd);
     if (p == MAP_FAILED)
         return false;
     f->map = p;
