@@ -16,9 +16,12 @@
 #include "../../src/debug/debug.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { SLOTS = 32 };
 
@@ -58,12 +61,16 @@ static void verify(int i, size_t upto)
             bug("block contents changed", i);
 }
 
+static bool wrote_after_free;     /* in this child: the checker may find it */
+
 static void check_heap(void)
 {
     if (!mm_lock())
         abort();
     int errors = mm_check_locked(false);
     mm_unlock();
+    if (errors && wrote_after_free)
+        _exit(3);                   /* caught: the checker named the block */
     if (errors)
         bug("the heap checker found errors", 0);
 }
@@ -103,12 +110,13 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static pthread_t worker_thread;
+static int started;
+
 static unsigned char *elsewhere(void *free_it, size_t n)
 {
-    static pthread_t t;
-    static int started;
     if (!started) {
-        if (pthread_create(&t, NULL, worker, NULL) != 0)
+        if (pthread_create(&worker_thread, NULL, worker, NULL) != 0)
             abort();
         started = 1;
     }
@@ -155,7 +163,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
+enum { WRITE_AFTER_FREE = 255 };
+
+/* Frees slot i's block and writes into one of its words (a, b choose which
+ * and what). Blocks of their own mapping are left out: they are unmapped
+ * or kept inaccessible, and a write there faults in the program. */
+static void write_after_free(int i, unsigned char a, unsigned char b)
+{
+    unsigned char *p = slot[i].p;
+    size_t usable = p ? mm_usable_size(p) : 0;
+    if (usable < 8 || usable >= 100000) {
+        drop(i);
+        return;
+    }
+    size_t words = usable / 8, k = ((size_t)a << 8 | b) % words;
+    uint64_t *w = (uint64_t *)p + k, v;
+    void *other = slot[(i + 1 + b) % SLOTS].p;
+    drop(i);
+    memcpy(&v, w, 8);
+    switch (a % 4) {
+    case 0: v = 0; break;
+    case 1: v ^= UINT64_C(1) << (b % 64); break;
+    case 2: v = (uintptr_t)other; break;
+    default: v += 16;
+    }
+    fprintf(stderr, "waf: wrote after free into word %zu of %p\n", k, (void *)p);
+    wrote_after_free = true;
+    memcpy(w, &v, 8);
+}
+
+static void run(const unsigned char *data, size_t len)
 {
     static int trace = -1;          /* FUZZ_TRACE=1: print each operation */
     if (trace < 0)
@@ -168,6 +205,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
         if (trace)
             fprintf(stderr, "op %u slot %d n %zu align %zu (slot holds %p, %zu)\n", op % 10, i, n, align,
                     (void *)slot[i].p, slot[i].n);
+        if (op == WRITE_AFTER_FREE) {
+            write_after_free(i, a, b);
+            continue;
+        }
         switch (op % 10) {
         case 0: case 1:
             drop(i);
@@ -232,5 +273,87 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
     for (int i = 0; i < SLOTS; i++)
         drop(i);
     check_heap();
+}
+
+/* How the inputs with a write after free ended, printed at exit. */
+static unsigned long ended_well, ended_reported, ended_checked;
+
+static void summary(void)
+{
+    fprintf(stderr, "waf: %lu inputs wrote after free: %lu caught by a report and abort, %lu by the checker, "
+            "%lu changed nothing\n", ended_well + ended_reported + ended_checked, ended_reported, ended_checked,
+            ended_well);
+}
+
+/* An input with a write after free, in a child: it must end well, or by
+ * an abort that follows the allocator's report of a write ("mymalloc: "),
+ * made after the write ("waf: "), with no other complaint, or by the
+ * checker's finding (exit status 3). */
+static void run_apart(const unsigned char *data, size_t len)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        abort();
+    pid_t pid = fork();
+    if (pid < 0)
+        abort();
+    if (pid == 0) {
+        /* the second thread stayed in the parent, waiting on job_cond:
+         * a new one, with a condition of its own */
+        started = 0;
+        job_state = 0;
+        job_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+        job_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+        signal(SIGABRT, SIG_DFL);   /* not libFuzzer's handlers: the parent judges */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        dup2(out[1], 2);
+        close(out[0]);
+        run(data, len);
+        _exit(0);
+    }
+    close(out[1]);
+    static char text[1 << 16];
+    size_t got = 0;
+    ssize_t r;
+    char rest[4096];
+    while ((r = got < sizeof text - 1 ? read(out[0], text + got, sizeof text - 1 - got)
+                                      : read(out[0], rest, sizeof rest)) > 0)
+        if (got < sizeof text - 1)
+            got += (size_t)r;
+    text[got] = '\0';
+    close(out[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        abort();
+    static bool registered;
+    if (!registered)
+        registered = atexit(summary) == 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        ended_well++;
+        return;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+        ended_checked++;
+        return;
+    }
+    const char *waf = strstr(text, "waf: "), *report = strstr(text, "mymalloc: ");
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && waf && report > waf &&
+        !strstr(text, "fuzz_heap: ") && !strstr(text, "runtime error")) {
+        ended_reported++;
+        return;
+    }
+    fprintf(stderr, "fuzz_heap: a write after free ended badly (status %#x); the child said:\n%s", status, text);
+    abort();
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
+{
+    for (size_t at = 0; at + 4 <= len; at += 4)
+        if (data[at] == WRITE_AFTER_FREE) {
+            run_apart(data, len);
+            return 0;
+        }
+    run(data, len);
     return 0;
 }
