@@ -59,3 +59,17 @@ WORKLOADS=(churn_lifo random_free realloc_grow big_blocks fragment python_dicts 
     grep -Fxq '| churn_lifo | 1 | FAILED | FAILED |' <<<"$output"
     [[ $stderr == *"churn_lifo under mymalloc FAILED (exit 1)"*"bad scale '0'"* ]]
 }
+
+@test "scripts/bench --with runs another build of the library as a column of its own" {
+    cp "$(readlink -f "$LIB")" "$T/libother.so"
+    run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --quick --only churn_lifo \
+        --with "other=$T/libother.so"
+    echo "$stderr"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"| workload | threads | glibc | mymalloc | other |"* ]]
+    grep -Eq '^\| churn_lifo \| 1 \| [0-9.]+ s \| [0-9.]+ s \([0-9.]+\) \| [0-9.]+ s \([0-9.]+\) \|$' <<<"$output"
+    run env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --quick --with "other=$T/none.so"
+    [ "$status" -eq 2 ]
+    [[ $output == *"no library at"* ]]
+}
