@@ -246,6 +246,9 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
     X(fail_rate, NUM, 0, 0, 100, 0, 0,                                                          \
       "Each sbrk, mmap, mremap and madvise call fails with this probability, in percent")      \
     X(fail_seed, NUM, 1, 0, UINT32_MAX, 0, 0, "The seed of fail_rate's choices")                \
+    X(fail_getrandom, BOOL, 0, 0, 1, 0, 0,                                                      \
+      "Fault injection: getrandom is taken as missing, and the keys come from the fallback "    \
+      "(SipHash keyed with the process's AT_RANDOM bytes)")                                     \
     X(fail_signal, NUM, 0, 0, 64, 0, 0,                                                         \
       "Fault injection: raise this signal inside the allocator, in the middle of a change to "  \
       "the heap or of a fork, with its lock held, every fail_signal_every times (0: none)")     \

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -323,21 +324,77 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* SipHash-2-4 of the 64-bit message m under the 128-bit key k: a keyed
+ * function whose outputs tell nothing of the key or of each other. */
+#define ROTL(x, b) ((x) << (b) | (x) >> (64 - (b)))
+static void sip_round(uint64_t v[4])
+{
+    v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
+    v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
+    v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
+    v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
+}
+
+static uint64_t siphash(const uint64_t k[2], uint64_t m)
+{
+    uint64_t v[4] = { k[0] ^ UINT64_C(0x736f6d6570736575), k[1] ^ UINT64_C(0x646f72616e646f6d),
+                      k[0] ^ UINT64_C(0x6c7967656e657261), k[1] ^ UINT64_C(0x7465646279746573) };
+    uint64_t last = UINT64_C(8) << 56;      /* the length, 8 bytes, in the last block */
+    v[3] ^= m;
+    sip_round(v), sip_round(v);
+    v[0] ^= m;
+    v[3] ^= last;
+    sip_round(v), sip_round(v);
+    v[0] ^= last;
+    v[2] ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* Where the kernel gives no random bytes (getrandom missing, or refused by
+ * a sandbox): SipHash, keyed with the 16 bytes the kernel gave the process
+ * at exec (AT_RANDOM) folded with the clock, the pid and an address, over
+ * a counter: each word apart from the others, none of them the key. */
+static void fallback_fill(unsigned char *b, size_t n)
+{
+    static uint64_t key[2], counter;
+    static bool keyed;
+    if (!keyed) {
+        const unsigned char *a = (const unsigned char *)getauxval(AT_RANDOM);
+        if (a)
+            memcpy(key, a, sizeof key);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        uint64_t extra[2] = { (uint64_t)t.tv_nsec ^ (uint64_t)t.tv_sec << 32,
+                              (uint64_t)getpid() << 32 ^ (uintptr_t)&t };
+        uint64_t k0 = siphash(extra, key[0]), k1 = siphash(extra, key[1] ^ 1);
+        key[0] = k0;
+        key[1] = k1;
+        keyed = true;
+    }
+    while (n) {
+        uint64_t w = siphash(key, ++counter);
+        size_t take = n < 8 ? n : 8;
+        memcpy(b, &w, take);
+        b += take;
+        n -= take;
+    }
+}
+
 void mm_os_random_fill(void *buf, size_t n)
 {
     int e = errno;
     unsigned char *b = buf;
     size_t got = 0;
     while (got < n) {
-        long r = syscall(SYS_getrandom, b + got, n - got, 0x0001 /* GRND_NONBLOCK */);
+        long r = mm_opt.fail_getrandom ? -1 : syscall(SYS_getrandom, b + got, n - got, 0x0001 /* GRND_NONBLOCK */);
         if (r <= 0)
             break;
         got += (size_t)r;
     }
     errno = e;
-    static uint64_t counter;
-    for (; got < n; got++)
-        b[got] = (unsigned char)mix(mm_os_random() + ++counter);
+    fallback_fill(b + got, n - got);
 }
 
 uint64_t mm_os_random(void)

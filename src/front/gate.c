@@ -26,6 +26,7 @@ void mm_front_init(void)
     bool first = !__atomic_load_n(&mm_ready, __ATOMIC_RELAXED);
     if (first) {
         mm_os_init();
+        mm_options_load();
         /* Keys drawn apart from each other: one the program reads through
          * (a link, a mark, a record) tells nothing of the others. The
          * multipliers are odd. */
@@ -42,7 +43,6 @@ void mm_front_init(void)
         mm_ro.record_key[1] = k[8] | 1;
         mm_ro.page_key[0] = k[9];
         mm_ro.page_key[1] = k[10] | 1;
-        mm_options_load();
         mm_heap_use_options();
         __atomic_store_n(&mm_ready, true, __ATOMIC_RELEASE);
     }

@@ -34,6 +34,20 @@ TOP_REPORT="was overwritten (a heap overflow?)"
     [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
 }
 
+@test "without getrandom (fail_getrandom=1), the keys come from the fallback and still give nothing away" {
+    command -v strace >/dev/null || skip "strace is not installed"
+    # the library asks the kernel for its eleven keys (88 bytes), unless the
+    # option says the kernel has none
+    run strace -f -e trace=getrandom env LD_PRELOAD="$LIB" "$BUILD/attacks/secret_read" freed
+    grep -Eq 'getrandom\(.*, 88, GRND_NONBLOCK\) = 88' <<<"$output"
+    run strace -f -e trace=getrandom env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=fail_getrandom=1 "$BUILD/attacks/secret_read" freed
+    ! grep -Eq 'getrandom\(.*, 88,' <<<"$output"
+    attack fail_getrandom=1 secret_read freed
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+    attack fail_getrandom=1 secret_read fresh
+    [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
+}
+
 @test "a block handed out again shows no links: top forged with what it holds is reported" {
     attack "" secret_read fresh
     [ "$stderr" = "mymalloc: malloc(): heap corrupted: the header of the free space at the end of the heap ($ptr) $TOP_REPORT" ]
