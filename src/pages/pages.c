@@ -197,7 +197,10 @@ static void format(struct mm_page *pg, unsigned cls)
     pg->free = 0;
     pg->used = 0;
     pg->size = (uint32_t)s;
-    pg->inv = (uint32_t)(((UINT64_C(1) << 32) + s - 1) / s);
+    uint64_t d = s >> __builtin_ctzll(s), x = d;     /* d * d = 1 modulo 8 */
+    for (int i = 0; i < 5; i++)
+        x *= 2 - d * x;                              /* each step doubles the bits that are right */
+    pg->dinv = x;
     /* a key of its own, which tells nothing of another page's */
     pg->key = mm_keyed((uintptr_t)pg->chunk ^ ++pg->laid_out, mm_ro.page_key);
     pg->start = (uintptr_t)mm_mem(pg->chunk);

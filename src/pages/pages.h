@@ -62,15 +62,16 @@ struct mm_page {
     uintptr_t start;                /* block 0 */
     uint64_t key;                   /* mixed into the links of this page's free blocks */
     struct mm_theap *owner;         /* NULL: left by a thread that ended, or not a page */
+    uint64_t dinv;                  /* the inverse of size >> shift (odd) modulo 2^64 */
     uint32_t span;                  /* cap * size */
+    uint32_t cap;                   /* blocks it holds */
     uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
     uint32_t size;                  /* block size */
     uint32_t gmask;                 /* 2^shift - 1 */
-    uint32_t inv;                   /* 2^32 / size, rounded up: off * inv >> 32 = off / size */
     uint8_t shift;                  /* the bits' granule: the largest power of two that divides size */
     uint8_t cls, where, rebuild;
     /* the slow paths' */
-    uint32_t cap, fresh;            /* blocks it holds; of those, carved so far */
+    uint32_t fresh;                 /* blocks carved so far */
     uint64_t laid_out;              /* times the record was laid out (its key's draw) */
     struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
@@ -161,15 +162,16 @@ static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
     return bit >= 0 && (__atomic_load_n(&pg->bits[bit >> 6], __ATOMIC_RELAXED) >> (bit & 63) & 1);
 }
 
-/* The index of block p of page pg, or -1 when p is not a block boundary
- * (offsets are below 2^18, so the product is exact). */
+/* The index of block p of page pg, or -1 when p is not a block boundary.
+ * With size = d << shift (d odd): off = i * size exactly when off times
+ * d's inverse modulo 2^64, turned right by shift, is i; any other off,
+ * however big, turns into a number of cap or more. One multiply, no
+ * division, and the range check comes with it. */
 static inline long mm_pg_index(const struct mm_page *pg, const void *p)
 {
-    uintptr_t off = (uintptr_t)p - pg->start;
-    if (MM_UNLIKELY(off >= pg->span))
-        return -1;
-    uint32_t i = (uint32_t)((off * pg->inv) >> 32);
-    return MM_LIKELY((uintptr_t)i * pg->size == off) ? (long)i : -1;
+    uint64_t x = ((uintptr_t)p - pg->start) * pg->dinv;
+    uint64_t i = x >> pg->shift | x << (-pg->shift & 63);
+    return MM_LIKELY(i < pg->cap) ? (long)i : -1;
 }
 
 /* A link decoded from a free block leads to the start of a block of the
