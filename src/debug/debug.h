@@ -182,6 +182,9 @@ int mm_check_locked(bool quiet);
 /* ---- sites.c: call stacks, each stored once; an id names one. Lock held,
  * but for the hash and the memo. */
 uint32_t mm_site_intern(const uintptr_t *pcs, int depth);   /* 0: none, or no memory */
+/* The same for a stack the unwinder knew by its key (mm_stack_capture_known;
+ * 0: none): a key this thread saw before gives its site without a lookup. */
+uint32_t mm_site_intern_known(const uintptr_t *pcs, int depth, uint64_t key);
 /* What the profile keeps of each site, in the site itself (one cache line
  * away from its stack): the bytes its live blocks hold, and at the peak. */
 struct mm_site_tally {

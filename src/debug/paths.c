@@ -45,6 +45,15 @@ static int capture(uintptr_t *pcs)
                                                               : 0;
 }
 
+/* The same, with the unwinder's key for a stack it knew whole (0: none). */
+static int capture_known(uintptr_t *pcs, uint64_t *key)
+{
+    *key = 0;
+    return mm_opt.leaks || mm_opt.check || mm_profile_exact()
+               ? mm_stack_capture_known(pcs, (int)mm_opt.stack_depth, key)
+               : 0;
+}
+
 /* Every check_every calls with check=2, the whole heap: quietly, and
  * when it is not sound, again with every violation listed. */
 static void maybe_check_heap(const char *fn)
@@ -106,7 +115,8 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
 {
     const char *fn = names[call];
     uintptr_t pcs[64];
-    int depth = capture(pcs);
+    uint64_t key;
+    int depth = capture_known(pcs, &key);
     size_t extra = mm_record_extra();
     bool fits = mm_fits(n, align, extra) && n <= MM_RECORD_MAX;
     if (mm_debug_light && fits && align <= MM_ALIGN)
@@ -129,7 +139,7 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
     }
     mm_count_alloc(call, n, p != NULL);
     if (p) {
-        uint32_t site = mm_site_intern(pcs, depth);
+        uint32_t site = mm_site_intern_known(pcs, depth, key);
         set_up(p, n, call, family, site);
         mm_count_live(site, n, overhead(p, n), 1);
     }

@@ -104,6 +104,29 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
     return id;
 }
 
+/* The sites of the last stacks this thread's unwinder knew whole, by its
+ * keys. A site is never removed, so an id found here stays good. Written
+ * with the lock held; a signal handler that comes in meanwhile takes the
+ * gate's other way and never reads it, but the key is written last. */
+#define KNOWN 16
+static __thread struct { uint64_t key; uint32_t id; } known[KNOWN] MM_TLS;
+
+uint32_t mm_site_intern_known(const uintptr_t *pcs, int depth, uint64_t key)
+{
+    typeof(known[0]) *k = &known[key % KNOWN];
+    if (key && k->key == key)
+        return k->id;
+    uint32_t id = mm_site_intern(pcs, depth);
+    if (key && id) {
+        k->key = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        k->id = id;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        k->key = key;
+    }
+    return id;
+}
+
 struct mm_site_tally *mm_site_tally(uint32_t id)
 {
     return id && (size_t)(id - 1) * 8 < arena_used ? &at(id)->tally : NULL;

@@ -103,44 +103,60 @@ void mm_stack_init(void)
  * step needs only if it finds its frame by rbp before rbp was reloaded
  * from the stack) and of the stack words it reads: when the start is the
  * same and every word read last time still holds what it held, the frames
- * are the same. Checking that costs a few independent loads a frame
- * instead of a chain of lookups. Replay goes as far as the words match,
- * and the walk goes on from there. One memo per place in the library that
- * captures (chosen by the return address: malloc's and free's captures
- * alternate, and one memo would miss every time). A capture in a signal
- * handler that interrupted one leaves the memos alone (busy); signal
- * frames are not kept. */
-#define MEMO_STEPS 16
+ * are the same. Checking that costs a load and a compare a frame instead
+ * of a chain of lookups, and the frames are then copied from the memo.
+ * Replay goes as far as the words match, and the walk goes on from there.
+ * A memo also keeps where its walk stopped (the outermost frame, or the
+ * frame that filled pcs), so a stack seen before needs no lookup at all;
+ * such a stack is then "known": its key (see mm_stack_capture_known) is
+ * the memo's serial, which changes whenever the memo does. One memo per
+ * place in the library that captures (chosen by the return address:
+ * malloc's and free's captures alternate, and one memo would miss every
+ * time). A capture in a signal handler that interrupted one leaves the
+ * memos alone (busy); signal frames are not kept. */
+#define MEMO_STEPS 24               /* the library's few frames and stack_depth's default 16 */
 #define MEMOS 4
 struct memo_step { uintptr_t cfa, ra_at, ra, bp_at, bp; };  /* bp_at 0: rbp not read */
 struct memo {
-    int n;
+    int n;                        /* steps kept */
     int bp_step;                  /* the first step that used the starting rbp */
+    int total;                    /* -1, or: the walk stops at frame n with pcs out[0, total) */
+    bool full;                    /* ... because pcs was full (with more frames, it goes on) */
+    uint64_t serial;
     uintptr_t fp, pc, bp, hi;
+    uint8_t pushed[MEMO_STEPS + 1];   /* before step k, pcs out[0, pushed[k]) were given */
+    uintptr_t out[MEMO_STEPS + 1];
     struct memo_step step[MEMO_STEPS];
 };
 static __thread struct memo memos[MEMOS] MM_TLS;
 static __thread int memo_busy MM_TLS;
+static __thread uint64_t serials MM_TLS;
 
 static inline struct memo *memo_for(uintptr_t pc)
 {
     return &memos[(pc ^ pc >> 4 ^ pc >> 8) % MEMOS];
 }
 
-/* Keeps the first n steps of the memo. */
-static inline void forget(struct memo *memo, int n)
+/* Keeps the first n steps of the memo; true when that forgot any. */
+static inline bool forget(struct memo *memo, int n)
 {
-    if (memo->n > n)
+    bool cut = memo->n > n;
+    if (cut) {
         memo->n = n;
+        memo->total = -1;
+    }
     if (memo->bp_step >= memo->n)
         memo->bp_step = MEMO_STEPS;
+    return cut;
 }
 
 /* One function, as long as it is: the replay and the walk share their
- * registers, and a capture of a stack seen before costs some 10 ns, a
- * third of it more when they are split apart. */
-__attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
+ * registers. Inlined into each of the two entry points below, so that the
+ * frame it starts from is the entry point's own. */
+static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max, uint64_t *key)
 {
+    if (key)
+        *key = 0;
     if (max <= 0)
         return 0;
     if (MM_UNLIKELY(!__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)))
@@ -156,8 +172,11 @@ __attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
      * program's first frame. */
     uintptr_t hi = top ? top : lo + (64u << 10);
     const uintptr_t own_lo = self_lo, own_hi = self_hi;   /* pcs[] may alias them */
+    if (!top)
+        max = 1;
 
     bool keep = !memo_busy, bp_first = true;   /* bp_first: r.bp is still the starting rbp */
+    bool changed = false, known = false;
     int replay = 0;                            /* steps that may be replayed */
     struct memo *memo = memo_for(r.pc);
     if (keep) {
@@ -169,59 +188,110 @@ __attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
         memo->pc = r.pc;
         memo->bp = r.bp;
         memo->hi = hi;
-        forget(memo, replay);
+        changed = forget(memo, replay);
     }
     int n = 0, k = 0;
     /* the same frames as last time, and the same steps from them, as long
      * as the words read then still hold the same values */
-    for (; k < replay; k++) {
+    for (; k < replay && memo->pushed[k] < max; k++) {
         const struct memo_step *m = &memo->step[k];
         if (*(const uintptr_t *)m->ra_at != m->ra || (m->bp_at && *(const uintptr_t *)m->bp_at != m->bp)) {
-            forget(memo, k);              /* it changed from here on */
+            changed |= forget(memo, k);   /* it changed from here on */
             break;
         }
-        if (r.pc < own_lo || r.pc >= own_hi) {
-            pcs[n++] = r.pc;
-            if (n == max || !top)
-                goto done;
+    }
+    if (k) {
+        const struct memo_step *m = &memo->step[k - 1];
+        n = memo->pushed[k];
+        /* and it stops where it stopped (pcs full there: unless pcs is larger now) */
+        bool stops = k == memo->n && memo->total >= 0 && (!memo->full || max <= memo->total);
+        if (stops)
+            n = memo->total;
+        if (n >= max || stops) {
+            n = n < max ? n : max;
+            __builtin_memcpy(pcs, memo->out, (size_t)n * sizeof *pcs);
+            known = true;
+            goto done;
         }
+        __builtin_memcpy(pcs, memo->out, (size_t)n * sizeof *pcs);
         r.pc = m->ra;
         r.sp = m->cfa;
-        if (m->bp_at) {
-            r.bp = m->bp;
-            bp_first = false;
-        }
+        for (int j = 0; j < k; j++)
+            if (memo->step[j].bp_at) {
+                r.bp = memo->step[j].bp;
+                bp_first = false;
+            }
     }
     for (; k < 512; k++) {
         uint64_t v = mm_unwind_rule(r.pc - !r.exact);
+        bool recorded = keep && k == memo->n && k < MEMO_STEPS;
         if (r.pc < own_lo || r.pc >= own_hi) {
             /* The program's first frame is exact (it comes from our own
              * rules); a later one must also point into code. */
-            if (mm_rule_kind(v) == MM_R_DATA && n > 0)
+            if (mm_rule_kind(v) == MM_R_DATA && n > 0) {
+                if (recorded) {
+                    memo->total = n;
+                    memo->full = false;
+                    changed = known = true;
+                }
                 break;
+            }
+            if (recorded)
+                memo->out[n] = r.pc;
             pcs[n++] = r.pc;
-            if (n == max || !top)
+            if (n == max) {
+                if (recorded) {
+                    memo->total = n;
+                    memo->full = true;
+                    changed = known = true;
+                }
                 break;
+            }
         }
-        if (!step(&r, v, lo, hi))
+        int kind = mm_rule_kind(v);
+        if (!step(&r, v, lo, hi)) {
+            /* where step() read nothing, the stop is the same every time */
+            if (recorded && (kind != MM_R_FRAME && kind != MM_R_SIGNAL)) {
+                memo->total = n;
+                memo->full = false;
+                changed = known = true;
+            }
             break;
-        if (keep && k == memo->n && k < MEMO_STEPS && mm_rule_kind(v) == MM_R_FRAME) {
+        }
+        if (recorded && kind == MM_R_FRAME) {
             uintptr_t cfa = r.sp;
             memo->step[k] = (struct memo_step){ cfa, cfa + (uintptr_t)mm_rule_ra_off(v), r.pc,
                                                mm_rule_rbp_off(v) ? cfa + (uintptr_t)mm_rule_rbp_off(v) : 0, r.bp };
             memo->n = k + 1;
+            memo->pushed[k + 1] = (uint8_t)n;
+            memo->total = -1;
+            changed = true;
             if (bp_first && mm_rule_cfa_rbp(v) && memo->bp_step > k)
                 memo->bp_step = k;
         }
-        if (mm_rule_rbp_off(v) || mm_rule_kind(v) == MM_R_SIGNAL)
+        if (mm_rule_rbp_off(v) || kind == MM_R_SIGNAL)
             bp_first = false;
     }
 done:
     if (keep) {
+        if (changed)
+            memo->serial = ++serials;
+        if (known && key)
+            *key = memo->serial;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         memo_busy = 0;
     }
     return n;
+}
+
+__attribute__((noinline)) int mm_stack_capture(uintptr_t *pcs, int max)
+{
+    return capture(pcs, max, NULL);
+}
+
+__attribute__((noinline)) int mm_stack_capture_known(uintptr_t *pcs, int max, uint64_t *key)
+{
+    return capture(pcs, max, key);
 }
 
 /* The stack of the code a signal interrupted, from its context (the
