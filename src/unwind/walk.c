@@ -99,34 +99,45 @@ void mm_stack_init(void)
 }
 
 /* The last walks of this thread, to replay. A walk is a function of where
- * it starts (this function's frame and return address, and rbp, which a
- * step needs only if it finds its frame by rbp before rbp was reloaded
- * from the stack) and of the stack words it reads: when the start is the
- * same and every word read last time still holds what it held, the frames
- * are the same. Checking that costs a load and a compare a frame instead
- * of a chain of lookups, and the frames are then copied from the memo.
- * Replay goes as far as the words match, and the walk goes on from there.
- * A memo also keeps where its walk stopped (the outermost frame, or the
- * frame that filled pcs), so a stack seen before needs no lookup at all;
- * such a stack is then "known": its key (see mm_stack_capture_known) is
- * the memo's serial, which changes whenever the memo does. One memo per
- * place in the library that captures (chosen by the return address:
- * malloc's and free's captures alternate, and one memo would miss every
- * time). A capture in a signal handler that interrupted one leaves the
- * memos alone (busy); signal frames are not kept. */
-#define MEMO_STEPS 24               /* the library's few frames and stack_depth's default 16 */
+ * it starts (this function's frame and return address, and rbp where a
+ * step finds its frame by rbp) and of the stack words it reads: from a
+ * frame seen before, when every word read then still holds what it held
+ * (and rbp is the same where a step uses it), the frames above are the
+ * same. Checking that costs a load and a compare a frame instead of a
+ * lookup and a step. Replay starts at the innermost frame and goes as far
+ * as the words match; the walk goes on from there, and when it comes to a
+ * frame of the memo (the same code address at the same place on the
+ * stack: the program returned into the stack it had and called again),
+ * replay takes over again, so a stack that differs from the last one only
+ * in its inner frames costs only those. A memo also keeps where its walk
+ * stopped (the outermost frame, or the frame that filled pcs), so a stack
+ * seen before needs no lookup at all: it is then "known", and its key
+ * (mm_stack_capture_known) is the memo's serial, which changes whenever
+ * the memo does. One memo per place in the library that captures (chosen
+ * by the return address: malloc's and free's captures alternate). A
+ * capture in a signal handler that interrupted one leaves the memos alone
+ * (busy); signal frames are not kept. */
+#define MEMO_FRAMES 25               /* the library's few frames and stack_depth's default 16 */
 #define MEMOS 4
-struct memo_step { uintptr_t cfa, ra_at, ra, bp_at, bp; };  /* bp_at 0: rbp not read */
+enum {
+    F_LOOKED = 1,                    /* its rule was looked up: F_GIVE and F_END are known */
+    F_GIVE = 2,                      /* its pc is one of pcs (the program's, not the library's) */
+    F_END = 4,                       /* the walk ends here, whatever the stack holds */
+    F_BP_IN = 8,                     /* its step found the frame from rbp: bp_in */
+    F_DATA = 16,                     /* not code: whether it ends the stack depends on n */
+};
+struct mframe {
+    uintptr_t pc, sp;                /* the frame: its code address, and the stack pointer in it */
+    uintptr_t ra_at, bp_at, bp, bp_in;   /* its step: the words read (bp_at 0: none), rbp used */
+    unsigned flags;
+};
 struct memo {
-    int n;                        /* steps kept */
-    int bp_step;                  /* the first step that used the starting rbp */
-    int total;                    /* -1, or: the walk stops at frame n with pcs out[0, total) */
-    bool full;                    /* ... because pcs was full (with more frames, it goes on) */
+    int n;                           /* frames 0..n kept, and the steps between them */
+    int stop, stop_max, nout;        /* the walk stops at frame stop (-1: not known) with pcs out */
     uint64_t serial;
-    uintptr_t fp, pc, bp, hi;
-    uint8_t pushed[MEMO_STEPS + 1];   /* before step k, pcs out[0, pushed[k]) were given */
-    uintptr_t out[MEMO_STEPS + 1];
-    struct memo_step step[MEMO_STEPS];
+    uintptr_t fp, hi;
+    uintptr_t out[MEMO_FRAMES];
+    struct mframe f[MEMO_FRAMES];
 };
 static __thread struct memo memos[MEMOS] MM_TLS;
 static __thread int memo_busy MM_TLS;
@@ -137,22 +148,13 @@ static inline struct memo *memo_for(uintptr_t pc)
     return &memos[(pc ^ pc >> 4 ^ pc >> 8) % MEMOS];
 }
 
-/* Keeps the first n steps of the memo; true when that forgot any. */
-static inline bool forget(struct memo *memo, int n)
-{
-    bool cut = memo->n > n;
-    if (cut) {
-        memo->n = n;
-        memo->total = -1;
-    }
-    if (memo->bp_step >= memo->n)
-        memo->bp_step = MEMO_STEPS;
-    return cut;
-}
-
 /* One function, as long as it is: the replay and the walk share their
  * registers. Inlined into each of the two entry points below, so that the
- * frame it starts from is the entry point's own. */
+ * frame it starts from is the entry point's own.
+ *
+ * The frames of this capture go to nf from the first that differs from
+ * the memo's (at index d), and the memo takes them at the end. The
+ * current frame is m; replaying, it is the memo's frame s. */
 static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max, uint64_t *key)
 {
     if (key)
@@ -175,107 +177,157 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
     if (!top)
         max = 1;
 
-    bool keep = !memo_busy, bp_first = true;   /* bp_first: r.bp is still the starting rbp */
-    bool changed = false, known = false;
-    int replay = 0;                            /* steps that may be replayed */
+    bool keep = !memo_busy;
     struct memo *memo = memo_for(r.pc);
+    const struct mframe *old = memo->f;
+    int sn = -1;                     /* the memo's last frame; -1: nothing to replay */
     if (keep) {
         memo_busy = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (memo->fp == lo && memo->pc == r.pc && memo->hi == hi)
-            replay = memo->bp == r.bp || memo->bp_step > memo->n ? memo->n : memo->bp_step;
-        memo->fp = lo;
-        memo->pc = r.pc;
-        memo->bp = r.bp;
-        memo->hi = hi;
-        changed = forget(memo, replay);
+        if (memo->fp == lo && memo->hi == hi && memo->f[0].pc == r.pc)
+            sn = memo->n;
     }
-    int n = 0, k = 0;
-    /* the same frames as last time, and the same steps from them, as long
-     * as the words read then still hold the same values */
-    for (; k < replay && memo->pushed[k] < max; k++) {
-        const struct memo_step *m = &memo->step[k];
-        if (*(const uintptr_t *)m->ra_at != m->ra || (m->bp_at && *(const uintptr_t *)m->bp_at != m->bp)) {
-            changed |= forget(memo, k);   /* it changed from here on */
-            break;
+    struct mframe nf[MEMO_FRAMES];
+    int n = 0, m = 0, s = 0, d = keep && sn >= 0 ? MEMO_FRAMES : 0, js = 1;
+    int rec = keep ? MEMO_FRAMES - 1 : -1;   /* the last frame that can be kept */
+    bool known = false, emitted = false;
+    if (sn < 0)
+        goto walk;
+    if (memo->stop >= 0 && memo->stop_max == max) {
+        /* the stack of last time, if every word read still holds */
+        uintptr_t bp = r.bp;
+        int k = 0, j = memo->stop;
+        for (; k < j; k++) {
+            const struct mframe *f = &old[k];
+            if (*(const uintptr_t *)f->ra_at != old[k + 1].pc ||
+                (f->bp_at && *(const uintptr_t *)f->bp_at != f->bp) || ((f->flags & F_BP_IN) && bp != f->bp_in))
+                break;
+            if (f->bp_at)
+                bp = f->bp;
         }
-    }
-    if (k) {
-        const struct memo_step *m = &memo->step[k - 1];
-        n = memo->pushed[k];
-        /* and it stops where it stopped (pcs full there: unless pcs is larger now) */
-        bool stops = k == memo->n && memo->total >= 0 && (!memo->full || max <= memo->total);
-        if (stops)
-            n = memo->total;
-        if (n >= max || stops) {
-            n = n < max ? n : max;
+        if (k == j) {
+            n = memo->nout;
             __builtin_memcpy(pcs, memo->out, (size_t)n * sizeof *pcs);
             known = true;
+            m = j;
             goto done;
         }
-        __builtin_memcpy(pcs, memo->out, (size_t)n * sizeof *pcs);
-        r.pc = m->ra;
-        r.sp = m->cfa;
-        for (int j = 0; j < k; j++)
-            if (memo->step[j].bp_at) {
-                r.bp = memo->step[j].bp;
-                bp_first = false;
-            }
     }
-    for (; k < 512; k++) {
+
+replay:
+    for (;;) {
+        const struct mframe *f = &old[s];
+        if (m >= d && m <= rec)
+            nf[m] = *f;
+        if ((f->flags & (F_LOOKED | F_DATA)) != F_LOOKED)
+            goto walk;
+        if (f->flags & F_GIVE) {
+            pcs[n++] = f->pc;
+            if (n == max)
+                goto stop;
+        }
+        if (f->flags & F_END)
+            goto stop;
+        emitted = true;
+        if (s == sn)
+            goto walk;
+        const struct mframe *g = &old[s + 1];
+        if (*(const uintptr_t *)f->ra_at != g->pc || (f->bp_at && *(const uintptr_t *)f->bp_at != f->bp) ||
+            ((f->flags & F_BP_IN) && r.bp != f->bp_in))
+            goto walk;
+        if (f->bp_at)
+            r.bp = f->bp;
+        r.pc = g->pc;
+        r.sp = g->sp;
+        s++;
+        m++;
+        emitted = false;
+    }
+
+walk:
+    if (m < d) {
+        d = m;
+        if (emitted && m <= rec)
+            nf[m] = old[s];          /* its step is walked again */
+    }
+    for (; m < 512; m++) {
         uint64_t v = mm_unwind_rule(r.pc - !r.exact);
-        bool recorded = keep && k == memo->n && k < MEMO_STEPS;
-        if (r.pc < own_lo || r.pc >= own_hi) {
+        int kind = mm_rule_kind(v);
+        struct mframe *f = m <= rec ? &nf[m] : NULL;
+        if (f && !emitted) {
+            f->pc = r.pc;
+            f->sp = r.sp;
+            f->flags = F_LOOKED | (kind == MM_R_DATA ? F_DATA : 0);
+        }
+        if (!emitted && (r.pc < own_lo || r.pc >= own_hi)) {
             /* The program's first frame is exact (it comes from our own
              * rules); a later one must also point into code. */
-            if (mm_rule_kind(v) == MM_R_DATA && n > 0) {
-                if (recorded) {
-                    memo->total = n;
-                    memo->full = false;
-                    changed = known = true;
-                }
-                break;
+            if (kind == MM_R_DATA && n > 0) {
+                if (f)
+                    f->flags |= F_END;
+                goto stop;
             }
-            if (recorded)
-                memo->out[n] = r.pc;
+            if (f)
+                f->flags |= F_GIVE;
             pcs[n++] = r.pc;
-            if (n == max) {
-                if (recorded) {
-                    memo->total = n;
-                    memo->full = true;
-                    changed = known = true;
-                }
-                break;
-            }
+            if (n == max)
+                goto stop;
         }
-        int kind = mm_rule_kind(v);
+        emitted = false;
+        uintptr_t bp_in = r.bp;
         if (!step(&r, v, lo, hi)) {
             /* where step() read nothing, the stop is the same every time */
-            if (recorded && (kind != MM_R_FRAME && kind != MM_R_SIGNAL)) {
-                memo->total = n;
-                memo->full = false;
-                changed = known = true;
+            if (f && kind != MM_R_FRAME && kind != MM_R_SIGNAL) {
+                f->flags |= F_END;
+                goto stop;
             }
             break;
         }
-        if (recorded && kind == MM_R_FRAME) {
-            uintptr_t cfa = r.sp;
-            memo->step[k] = (struct memo_step){ cfa, cfa + (uintptr_t)mm_rule_ra_off(v), r.pc,
-                                               mm_rule_rbp_off(v) ? cfa + (uintptr_t)mm_rule_rbp_off(v) : 0, r.bp };
-            memo->n = k + 1;
-            memo->pushed[k + 1] = (uint8_t)n;
-            memo->total = -1;
-            changed = true;
-            if (bp_first && mm_rule_cfa_rbp(v) && memo->bp_step > k)
-                memo->bp_step = k;
+        if (!f || kind != MM_R_FRAME) {
+            if (f)
+                rec = m;             /* what comes after a signal is not kept */
+            sn = -1;
+            continue;
         }
-        if (mm_rule_rbp_off(v) || kind == MM_R_SIGNAL)
-            bp_first = false;
+        uintptr_t cfa = r.sp;
+        f->ra_at = cfa + (uintptr_t)mm_rule_ra_off(v);
+        f->bp_at = mm_rule_rbp_off(v) ? cfa + (uintptr_t)mm_rule_rbp_off(v) : 0;
+        f->bp = r.bp;
+        f->bp_in = bp_in;
+        f->flags = (f->flags & ~(unsigned)F_BP_IN) | (mm_rule_cfa_rbp(v) ? F_BP_IN : 0);
+        /* back on the memo's frames? */
+        while (js <= sn && old[js].sp < r.sp)
+            js++;
+        if (js <= sn && old[js].sp == r.sp && old[js].pc == r.pc) {
+            s = js;
+            m++;
+            goto replay;
+        }
     }
+    rec = m < rec ? m : rec;
+    goto done;
+
+stop:
+    /* the walk stops at frame m, and (if it is kept) the same way every
+     * time: the stack is known */
+    known = m <= rec;
+    rec = m < rec ? m : rec;
 done:
     if (keep) {
-        if (changed)
+        if (d <= rec) {
+            __builtin_memcpy(&memo->f[d], &nf[d], (size_t)(rec - d + 1) * sizeof nf[0]);
+            memo->n = rec;
+            memo->fp = lo;
+            memo->hi = hi;
             memo->serial = ++serials;
+            memo->stop = -1;
+        }
+        if (known && (memo->stop != m || memo->stop_max != max)) {
+            memo->stop = m;
+            memo->stop_max = max;
+            memo->nout = n;
+            __builtin_memcpy(memo->out, pcs, (size_t)n * sizeof *pcs);
+        }
         if (known && key)
             *key = memo->serial;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
