@@ -77,7 +77,7 @@ enum {
 /* The rules already decoded, by code address: a reader that finds both
  * the key and the rule's copy of its low bits matching has a whole rule.
  * Rules of code that is later unloaded stay until overwritten. */
-#define MM_NRULES 16384u
+#define MM_NRULES 65536u
 struct mm_rule_entry { uintptr_t key; uint64_t val; };   /* __atomic builtins */
 extern struct mm_rule_entry mm_rules[MM_NRULES];
 static inline size_t mm_rule_slot(uintptr_t addr) { return (addr ^ addr >> 11 ^ addr >> 22) & (MM_NRULES - 1); }
