@@ -51,7 +51,13 @@ struct regs { uintptr_t pc, sp, bp; bool exact; };   /* exact: pc is not a retur
 
 static inline bool readable(uintptr_t at, uintptr_t lo, uintptr_t hi)
 {
-    return at >= lo && at <= hi - 8 && !(at & 7);
+    return at - lo <= hi - 8 - lo && !(at & 7);   /* lo <= at <= hi - 8 (hi >= lo + 8: see callers) */
+}
+
+/* The same for an address at a multiple of 8 from an aligned one. */
+static inline bool readable_aligned(uintptr_t at, uintptr_t lo, uintptr_t hi)
+{
+    return at - lo <= hi - 8 - lo;
 }
 
 /* Moves r to the caller's frame by rule v; false when that cannot be done
@@ -79,10 +85,11 @@ static inline bool step(struct regs *r, uint64_t v, uintptr_t lo, uintptr_t hi)
         return false;
     uintptr_t cfa = (from_rbp ? r->bp : r->sp) + (uintptr_t)mm_rule_cfa_off(v);
     uintptr_t ra_at = cfa + (uintptr_t)mm_rule_ra_off(v), bp_at = cfa + (uintptr_t)mm_rule_rbp_off(v);
-    if (cfa <= r->sp || cfa > hi || (cfa & 7) || !readable(ra_at, lo, hi))
+    /* (the offsets are multiples of 8: rules.c packs them so) */
+    if (cfa <= r->sp || cfa > hi || (cfa & 7) || !readable_aligned(ra_at, lo, hi))
         return false;
     if (mm_rule_rbp_off(v)) {
-        if (!readable(bp_at, lo, hi))
+        if (!readable_aligned(bp_at, lo, hi))
             return false;
         r->bp = *(const uintptr_t *)bp_at;
     }
@@ -172,8 +179,8 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
     /* Without the top, only libmymalloc's own frames are walked (their
      * rules are exact, and they lie just above this one) up to the
      * program's first frame. */
-    uintptr_t hi = top ? top : lo + (64u << 10);
-    const uintptr_t own_lo = self_lo, own_hi = self_hi;   /* pcs[] may alias them */
+    uintptr_t hi = top ? top : lo + (64u << 10);   /* (>= lo + 16: fp[1] lies below it) */
+    const uintptr_t own_lo = self_lo, own_len = self_hi - self_lo;   /* pcs[] may alias them */
     if (!top)
         max = 1;
 
@@ -259,7 +266,7 @@ walk:
             f->sp = r.sp;
             f->flags = F_LOOKED | (kind == MM_R_DATA ? F_DATA : 0);
         }
-        if (!emitted && (r.pc < own_lo || r.pc >= own_hi)) {
+        if (!emitted && r.pc - own_lo >= own_len) {   /* not the library's */
             /* The program's first frame is exact (it comes from our own
              * rules); a later one must also point into code. */
             if (kind == MM_R_DATA && n > 0) {
@@ -358,6 +365,8 @@ int mm_stack_capture_context(const void *context, uintptr_t *pcs, int max)
                       .bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], .exact = true };
     uintptr_t lo = r.sp, top = mm_stack_top_of(lo), hi = top ? top : lo + (64u << 10);
     int n = 0;
+    if (hi - lo < 8 || hi < lo)
+        top = 0;                     /* (no word to read: the first frame only) */
     while (n < max && r.pc) {
         uint64_t v = mm_unwind_rule(r.pc - !r.exact);
         if (mm_rule_kind(v) == MM_R_DATA && n > 0)
