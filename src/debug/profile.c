@@ -123,31 +123,59 @@ static size_t ntnodes, tnodes_cap;
 static uint64_t interval = 4096, next_snap;
 static uint32_t *scratch;          /* children being sorted, a stack of lists */
 static size_t scratch_cap;
-static int64_t *sum;               /* each node's bytes with those under it */
-static size_t sum_cap;
+/* Each node's bytes with those under it, for the snapshot being taken: a
+ * node's sum counts only when its mark is this snapshot's, so that adding
+ * up costs the paths of the sites that hold bytes, not every node. */
+static int64_t *sum;
+static uint32_t *mark, marked;
+static size_t sum_cap, mark_cap;
 
-/* Every node's total, now or at the peak: the sites' bytes at their
- * leaves, then added up from the newest node back (children come after
- * their parents). */
+static inline int64_t sum_of(uint32_t i)
+{
+    return mark[i] == marked ? sum[i] : 0;
+}
+
+/* Adds v to node i and every node above it. */
+static void add_path(uint32_t i, int64_t v)
+{
+    for (;;) {
+        if (mark[i] != marked) {
+            mark[i] = marked;
+            sum[i] = 0;
+        }
+        sum[i] += v;
+        if (!i)
+            return;
+        i = nodes[i].parent;
+    }
+}
+
+/* Every node's total, now or at the peak: the sites' bytes added along
+ * their paths to the root. */
 static bool add_up(bool peak_values)
 {
-    for (uint32_t id = mm_site_next(0); id; id = mm_site_next(id)) {
-        struct mm_site_tally *t = mm_site_tally(id);
-        if (t->bytes || at_peak(t))
-            leaf_of(id, t);      /* (nodes made now are counted below) */
+    if (++marked == 0) {               /* (wrapped: no mark may look current) */
+        if (mark)
+            memset(mark, 0, mark_cap * sizeof *mark);
+        marked = 1;
     }
-    if (!mm_os_room_own((void **)&sum, &sum_cap, nnodes, sizeof *sum))
-        return false;
-    memset(sum, 0, nnodes * sizeof *sum);
-    sum[0] = peak_values ? at_peak(&no_site) : no_site.bytes;
     for (uint32_t id = mm_site_next(0); id; id = mm_site_next(id)) {
         struct mm_site_tally *t = mm_site_tally(id);
+        if (!t->bytes && !at_peak(t))
+            continue;
+        leaf_of(id, t);
         int64_t v = peak_values ? at_peak(t) : t->bytes;
-        if (v)
-            sum[t->leaf] += v;
+        if (!v)
+            continue;
+        if (!mm_os_room_own((void **)&sum, &sum_cap, nnodes, sizeof *sum) ||
+            !mm_os_room_own((void **)&mark, &mark_cap, nnodes, sizeof *mark))
+            return false;
+        add_path(t->leaf, v);
     }
-    for (size_t i = nnodes; i-- > 1;)
-        sum[nodes[i].parent] += sum[i];
+    if (!mm_os_room_own((void **)&sum, &sum_cap, nnodes, sizeof *sum) ||
+        !mm_os_room_own((void **)&mark, &mark_cap, nnodes, sizeof *mark))
+        return false;
+    add_path(0, peak_values ? at_peak(&no_site) : no_site.bytes);
     return true;
 }
 
@@ -166,7 +194,7 @@ static bool cut(uint32_t i, size_t at, int64_t floor, size_t top)
     int64_t below = 0;
     uint32_t places = 0;
     for (uint32_t c = nodes[i].child; c; c = nodes[c].sibling) {
-        int64_t v = sum[c];
+        int64_t v = sum_of(c);
         if (v <= 0)
             continue;
         if (v >= floor) {
@@ -177,7 +205,7 @@ static bool cut(uint32_t i, size_t at, int64_t floor, size_t top)
         }
     }
     for (size_t a = 1; a < k; a++)            /* by bytes, largest first */
-        for (size_t b = a; b > 0 && sum[kids[b]] > sum[kids[b - 1]]; b--) {
+        for (size_t b = a; b > 0 && sum_of(kids[b]) > sum_of(kids[b - 1]); b--) {
             uint32_t t = kids[b];
             kids[b] = kids[b - 1];
             kids[b - 1] = t;
@@ -187,7 +215,7 @@ static bool cut(uint32_t i, size_t at, int64_t floor, size_t top)
         if (!mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
             return false;
         size_t me = ntnodes++;
-        tnodes[me] = (struct tnode){ nodes[kids[a]].pc, sum[kids[a]], 0, 0 };
+        tnodes[me] = (struct tnode){ nodes[kids[a]].pc, sum_of(kids[a]), 0, 0 };
         if (!cut(kids[a], me, floor, top + k))
             return false;
     }
