@@ -224,6 +224,10 @@ void mm_trace_after_fork(void);
  * its peak, in massif's format. Lock held. */
 void mm_profile_charge(uint32_t site, int64_t bytes, int64_t overhead);
 void mm_profile_write(void);
+/* ---- names.c: the profile's frames by name, "fn+0x1c (/path/module+0x11c9)"
+ * (as massif: the module by its full path), each found once until forgotten. */
+void mm_frame_name(uintptr_t pc, char *buf, size_t cap);
+void mm_frame_names_forget(void);
 /* Every allocation charged exactly (profile on, profile_sample 0). */
 static inline bool mm_profile_exact(void) { return mm_opt.profile[0] && !mm_opt.profile_sample; }
 
