@@ -144,7 +144,8 @@ struct memo {
     uint64_t serial;
     uintptr_t fp, hi;
     uintptr_t out[MEMO_FRAMES];
-    struct mframe f[MEMO_FRAMES];
+    int cur;                         /* which of f is the memo; the other takes the next walk */
+    struct mframe f[2][MEMO_FRAMES];
 };
 static __thread struct memo memos[MEMOS] MM_TLS;
 static __thread int memo_busy MM_TLS;
@@ -159,9 +160,10 @@ static inline struct memo *memo_for(uintptr_t pc)
  * registers. Inlined into each of the two entry points below, so that the
  * frame it starts from is the entry point's own.
  *
- * The frames of this capture go to nf from the first that differs from
- * the memo's (at index d), and the memo takes them at the end. The
- * current frame is m; replaying, it is the memo's frame s. */
+ * The frames of this capture go to nf, the memo's other array, from the
+ * first that differs from the memo's (at index d); at the end the frames
+ * before d are copied there, and nf becomes the memo. The current frame
+ * is m; replaying, it is the memo's frame s. */
 static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max, uint64_t *key)
 {
     if (key)
@@ -186,15 +188,15 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
 
     bool keep = !memo_busy;
     struct memo *memo = memo_for(r.pc);
-    const struct mframe *old = memo->f;
+    const struct mframe *old = memo->f[memo->cur];
     int sn = -1;                     /* the memo's last frame; -1: nothing to replay */
     if (keep) {
         memo_busy = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (memo->fp == lo && memo->hi == hi && memo->f[0].pc == r.pc)
+        if (memo->fp == lo && memo->hi == hi && old[0].pc == r.pc)
             sn = memo->n;
     }
-    struct mframe nf[MEMO_FRAMES];
+    struct mframe *nf = memo->f[memo->cur ^ 1];   /* (written only if keep) */
     int n = 0, m = 0, s = 0, d = keep && sn >= 0 ? MEMO_FRAMES : 0, js = 1;
     int rec = keep ? MEMO_FRAMES - 1 : -1;   /* the last frame that can be kept */
     bool known = false, emitted = false;
@@ -322,7 +324,8 @@ stop:
 done:
     if (keep) {
         if (d <= rec) {
-            __builtin_memcpy(&memo->f[d], &nf[d], (size_t)(rec - d + 1) * sizeof nf[0]);
+            __builtin_memcpy(nf, old, (size_t)d * sizeof nf[0]);   /* the frames that stayed */
+            memo->cur ^= 1;
             memo->n = rec;
             memo->fp = lo;
             memo->hi = hi;
