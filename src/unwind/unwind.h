@@ -36,11 +36,12 @@ void mm_stack_init(void);
  * by word), 60 ns for a new one; the first capture on a thread also asks
  * /proc/self/maps where its stack ends (one ioctl, ~10 us). */
 int mm_stack_capture(uintptr_t *pcs, int max);
-/* The same, and *key nonzero when the stack is one this thread captured
- * before from the same place and nothing had to be walked: a stack with
- * the same key (on this thread, with the same max) has the same frames, so
- * what was found for it, its site, can be looked up by the key. 0: not
- * known (the stack was walked, at least in part). */
+/* The same, and *key nonzero when this thread's memo of the place that
+ * captures holds the whole stack, where it stops included (walk.c): a
+ * stack with the same key (on this thread, with the same max) has the same
+ * frames, so what was found for it, its site, can be looked up by the
+ * key. 0: not known (the walk ended on something it read, or went past
+ * what a memo keeps). */
 int mm_stack_capture_known(uintptr_t *pcs, int max, uint64_t *key);
 /* The same for the code a signal interrupted, from the handler's third
  * argument (a ucontext_t): pcs[0] is one past the interrupted instruction
