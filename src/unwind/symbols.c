@@ -80,6 +80,11 @@ struct elf {
     size_t nstr;
     const ElfW(Versym) *ver;              /* .dynsym's versions, or NULL */
     bool symtab;                          /* sym is a .symtab */
+    /* For a file kept in the table: its functions by address (indices
+     * into sym, in a mapping of their own), and the largest one's size. */
+    uint32_t *order;
+    size_t norder, order_bytes;
+    uint64_t longest;
 };
 
 static const ElfW(Shdr) *sections(const struct elf *f, size_t *count)
@@ -152,7 +157,59 @@ static void unmap_file(struct elf *f)
 {
     if (f->map)
         munmap((void *)f->map, f->len);
+    if (f->order)
+        mm_os_unmap_own(f->order, f->order_bytes);
     *f = (struct elf){ 0 };
+}
+
+static bool is_function(const ElfW(Sym) *s)
+{
+    return ELF64_ST_TYPE(s->st_info) == STT_FUNC && s->st_shndx != SHN_UNDEF && s->st_size > 0;
+}
+
+/* Sifts entry i of the heap a[0..n) down (by address, largest on top). */
+static void sift(const struct elf *f, uint32_t *a, size_t i, size_t n)
+{
+    for (size_t c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && f->sym[a[c + 1]].st_value > f->sym[a[c]].st_value)
+            c++;
+        if (f->sym[a[i]].st_value >= f->sym[a[c]].st_value)
+            return;
+        uint32_t t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+    }
+}
+
+/* Sorts the file's functions by address (a heap sort: nothing allocated),
+ * for lookups by binary search; without memory, lookups scan the table. */
+static void index_file(struct elf *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->nsym && i < UINT32_MAX; i++)
+        n += is_function(&f->sym[i]);
+    size_t bytes = mm_page_round(n * sizeof(uint32_t));
+    uint32_t *a = n ? mm_os_map_own(bytes) : NULL;
+    if (!a)
+        return;
+    n = 0;
+    for (size_t i = 0; i < f->nsym && i < UINT32_MAX; i++)
+        if (is_function(&f->sym[i])) {
+            a[n++] = (uint32_t)i;
+            if (f->sym[i].st_size > f->longest)
+                f->longest = f->sym[i].st_size;
+        }
+    for (size_t i = n / 2; i-- > 0;)
+        sift(f, a, i, n);
+    for (size_t end = n; end > 1; end--) {
+        uint32_t t = a[0];
+        a[0] = a[end - 1];
+        a[end - 1] = t;
+        sift(f, a, 0, end - 1);
+    }
+    f->order = a;
+    f->norder = n;
+    f->order_bytes = bytes;
 }
 
 /* A stripped file's build id names its separate debug file, which keeps
@@ -236,6 +293,8 @@ static const struct elf *elf_for(const struct module *m, struct elf *temp)
             strcpy(c->path, m->path);
             c->elf = *temp;
             *temp = (struct elf){ 0 };
+            if (c->elf.map)
+                index_file(&c->elf);
             atomic_store_explicit(&c->state, READY, memory_order_release);
             return &c->elf;
         }
@@ -243,31 +302,54 @@ static const struct elf *elf_for(const struct module *m, struct elf *temp)
     return temp;
 }
 
-/* The function symbol holding off (an address as the file has it). Of
- * several aliases: the current version of a name before an old one kept
- * for compatibility (cfree beside free), then a global name before a weak
- * or local one, then one without a leading underscore. */
+/* How well symbol i names off: -1 when it does not hold it. Of several
+ * aliases: the current version of a name before an old one kept for
+ * compatibility (cfree beside free), then a global name before a weak or
+ * local one, then one without a leading underscore. */
+static int rank_of(const struct elf *f, size_t i, uintptr_t off)
+{
+    const ElfW(Sym) *s = &f->sym[i];
+    if (!is_function(s) || off < s->st_value || off - s->st_value >= s->st_size || s->st_name >= f->nstr)
+        return -1;
+    const char *name = f->str + s->st_name;
+    size_t len = strnlen(name, f->nstr - s->st_name);
+    const char *at = memchr(name, '@', len);
+    bool old = f->ver ? f->ver[i] & 0x8000 : at && at + 1 < name + len && at[1] != '@';
+    int bind = ELF64_ST_BIND(s->st_info);
+    return !old * 8 + (bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0) + (name[0] != '_');
+}
+
+/* The function symbol holding off (an address as the file has it), the
+ * best named; of equals, the first in the table. With the file's index,
+ * only the functions that start at most the longest one's size below off
+ * are looked at. */
 static const ElfW(Sym) *symbol_at(const struct elf *f, uintptr_t off)
 {
-    const ElfW(Sym) *best = NULL;
+    size_t best = SIZE_MAX;
     int best_rank = -1;
-    for (size_t i = 0; i < f->nsym; i++) {
-        const ElfW(Sym) *s = &f->sym[i];
-        if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
-            off < s->st_value || off - s->st_value >= s->st_size || s->st_name >= f->nstr)
-            continue;
-        const char *name = f->str + s->st_name;
-        size_t len = strnlen(name, f->nstr - s->st_name);
-        const char *at = memchr(name, '@', len);
-        bool old = f->ver ? f->ver[i] & 0x8000 : at && at + 1 < name + len && at[1] != '@';
-        int bind = ELF64_ST_BIND(s->st_info);
-        int rank = !old * 8 + (bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0) + (name[0] != '_');
-        if (rank > best_rank) {
-            best = s;
-            best_rank = rank;
+    if (!f->order) {
+        for (size_t i = 0; i < f->nsym; i++) {
+            int r = rank_of(f, i, off);
+            if (r > best_rank)
+                best = i, best_rank = r;
         }
+        return best_rank < 0 ? NULL : &f->sym[best];
     }
-    return best;
+    size_t lo = 0, hi = f->norder;        /* the first function that starts past off */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->sym[f->order[mid]].st_value <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (lo-- > 0 && off - f->sym[f->order[lo]].st_value < f->longest) {
+        size_t i = f->order[lo];
+        int r = rank_of(f, i, off);
+        if (r > best_rank || (r == best_rank && r >= 0 && i < best))
+            best = i, best_rank = r;
+    }
+    return best_rank < 0 ? NULL : &f->sym[best];
 }
 
 static const char *base_name(const char *path)
