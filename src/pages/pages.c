@@ -144,15 +144,23 @@ static bool map_set(uintptr_t from, size_t bytes, struct mm_page *pg)
     return true;
 }
 
-/* Records come from mappings of their own (slabs) of SLAB bytes; a slab
- * whose records are all spare is unmapped, unless it is the last. */
+/* Records come from mappings of their own (slabs) of SLAB bytes, carved
+ * one at a time as they are needed (a program with a few pages touches a
+ * few of the slab's pages, not all of them); a slab whose records are all
+ * spare is unmapped, unless it is the last. */
 #define SLAB (64u << 10)
 struct mm_rslab {
     struct mm_rslab *next, *prev;   /* slabs with spare records */
-    struct mm_page *spare;
+    struct mm_page *spare;          /* records given back */
+    struct mm_page *carved;         /* the first record never handed out */
     unsigned used;
 };
 static struct mm_rslab *slabs;      /* lock held */
+
+static bool slab_full(const struct mm_rslab *sl)
+{
+    return !sl->spare && (char *)(sl->carved + 1) > (char *)sl + SLAB;
+}
 
 static struct mm_page *record_new(void)
 {
@@ -160,27 +168,27 @@ static struct mm_page *record_new(void)
         struct mm_rslab *sl = mm_os_map_own(SLAB);
         if (!sl)
             return NULL;
-        struct mm_page *r = (struct mm_page *)mm_align_up((uintptr_t)(sl + 1), 64);
-        for (; (char *)(r + 1) <= (char *)sl + SLAB; r++) {
-            r->slab = sl;
-            r->next = sl->spare;
-            sl->spare = r;
-        }
+        sl->carved = (struct mm_page *)mm_align_up((uintptr_t)(sl + 1), 64);
         DL_PUSH(slabs, sl, next, prev);
     }
     struct mm_rslab *sl = slabs;
     struct mm_page *pg = sl->spare;
-    sl->spare = pg->next;
+    if (pg) {
+        sl->spare = pg->next;
+    } else {
+        pg = sl->carved++;
+        pg->slab = sl;
+    }
     sl->used++;
-    if (!sl->spare)
-        DL_UNLINK(slabs, sl, next, prev);   /* full */
+    if (slab_full(sl))
+        DL_UNLINK(slabs, sl, next, prev);
     return pg;
 }
 
 static void record_free(struct mm_page *pg)
 {
     struct mm_rslab *sl = pg->slab;
-    if (!sl->spare)
+    if (slab_full(sl))
         DL_PUSH(slabs, sl, next, prev);     /* full no more */
     pg->next = sl->spare;
     sl->spare = pg;
