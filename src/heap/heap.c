@@ -506,10 +506,12 @@ bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
 }
 
 /* The bytes before the first place in c where a block aligned to align
- * can start, leaving a chunk of MM_MIN_CHUNK bytes or more before it. */
-static size_t lead_of(const mm_chunk *c, size_t align)
+ * can start (back bytes before that place aligned: 0 for the block, MM_HDR
+ * for its header), leaving a chunk of MM_MIN_CHUNK bytes or more before
+ * it. */
+static size_t lead_of(const mm_chunk *c, size_t align, size_t back)
 {
-    uintptr_t mem = (uintptr_t)mm_mem(c);
+    uintptr_t mem = (uintptr_t)mm_mem(c) - back;
     return mem % align ? mm_align_up(mem + MM_MIN_CHUNK, align) - mem : 0;
 }
 
@@ -519,13 +521,13 @@ static size_t lead_of(const mm_chunk *c, size_t align)
  * asks for a chunk that big, so a chunk of just the right size in just
  * the right place (a page's, given back) would be passed over, and every
  * new page carved from top. */
-static mm_chunk *take_aligned(size_t nb, size_t align, const char *fn)
+static mm_chunk *take_aligned(size_t nb, size_t align, size_t back, const char *fn)
 {
     unsigned last = mm_bin_index(nb + align + MM_MIN_CHUNK);
     for (unsigned i = mm_bin_index(nb); i <= last && i < MM_NBINS; i++) {
         unsigned n = 0;
         for (mm_chunk *c = mm_bin_first(i); c && n < 16; c = mm_bin_next(c, fn), n++) {
-            if (mm_csize(c) < nb + lead_of(c, align))
+            if (mm_csize(c) < nb + lead_of(c, align, back))
                 continue;
             size_t dirty = bin_del(c, fn);
             mm_os_signal_point();      /* c is in no bin and not yet in use */
@@ -536,16 +538,16 @@ static mm_chunk *take_aligned(size_t nb, size_t align, const char *fn)
     return NULL;
 }
 
-mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
+static mm_chunk *memalign_back(size_t nb, size_t align, size_t back, const char *fn)
 {
     if (nb > MM_CHAIN_MAX || align > MM_CHAIN_MAX)
         return NULL;
-    mm_chunk *c = take_aligned(nb, align, fn);
+    mm_chunk *c = take_aligned(nb, align, back, fn);
     if (!c && !(c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn)))
         return NULL;
-    if (lead_of(c, align)) {
+    if (lead_of(c, align, back)) {
         /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
-        size_t lead = lead_of(c, align);
+        size_t lead = lead_of(c, align, back);
         mm_chunk *a = mm_chunk_at(c, lead);
         mm_set_chead(a, (mm_csize(c) - lead) | MM_INUSE | MM_PINUSE);
         mm_set_chead(c, lead | MM_INUSE | (c->head & MM_PINUSE));
@@ -554,6 +556,16 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
     }
     shrink_to(c, nb, fn);
     return c;
+}
+
+mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
+{
+    return memalign_back(nb, align, 0, fn);
+}
+
+mm_chunk *mm_heap_memalign_chunk(size_t nb, size_t align, const char *fn)
+{
+    return memalign_back(nb, align, MM_HDR, fn);
 }
 
 size_t mm_heap_trim(size_t pad)

@@ -54,6 +54,10 @@ void mm_heap_free(mm_chunk *c, const char *fn);
 void mm_heap_free_looked_up(mm_chunk *c, const char *fn);
 bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn);
 mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn);
+/* A chunk of nb bytes that itself (its header) starts on a multiple of
+ * align: a page (pages/) whose header and first blocks share a 4 KiB page
+ * of memory. */
+mm_chunk *mm_heap_memalign_chunk(size_t nb, size_t align, const char *fn);
 size_t mm_heap_trim(size_t pad);
 /* Gives free memory back if the program has given back much of what it
  * used (the same rule free applies, at most once a second): called now and

@@ -211,10 +211,15 @@ static void format(struct mm_page *pg, unsigned cls)
     pg->dinv = x;
     /* a key of its own, which tells nothing of another page's */
     pg->key = mm_keyed((uintptr_t)pg->chunk ^ ++pg->laid_out, mm_ro.page_key);
-    pg->start = (uintptr_t)mm_mem(pg->chunk);
     pg->shift = (uint8_t)__builtin_ctzll(s);
     pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
-    pg->cap = (uint32_t)((pg->bytes - MM_HDR) / s);
+    /* the chunk starts on a 4 KiB boundary; block 0 as near after its
+     * header as keeps every block aligned to the largest power of two
+     * that divides s (up to 4 KiB: memalign's classes rely on it) */
+    size_t off = s & -s;
+    off = off < MM_HDR ? MM_HDR : off > 4096 ? 4096 : off;
+    pg->start = (uintptr_t)pg->chunk + off;
+    pg->cap = (uint32_t)((pg->bytes - off) / s);
     if (pg->cap > ((size_t)MM_PG_MAXBLOCKS << pg->shift) / s)
         pg->cap = (uint32_t)(((size_t)MM_PG_MAXBLOCKS << pg->shift) / s);    /* a bit for each */
     pg->span = (uint32_t)(pg->cap * s);
@@ -229,7 +234,7 @@ static void format(struct mm_page *pg, unsigned cls)
 static void give_back(struct mm_page *pg)
 {
     DL_UNLINK(all_pages, pg, all_next, all_prev);
-    map_set(pg->start, pg->bytes, NULL);
+    map_set((uintptr_t)pg->chunk, pg->bytes, NULL);
     pg->owner = NULL;
     pg->where = MM_PG_NONE;
     pg->span = 0;                /* a stale pointer finds no block here */
@@ -294,12 +299,13 @@ static void collect(struct mm_page *pg)
     pg->used -= n;
 }
 
-/* Blocks never handed out onto the free list: up to 4 KiB of them. */
+/* Blocks never handed out onto the free list: those that start in the
+ * 4 KiB page of memory where the first of them starts (their links touch
+ * that page only), at least one. */
 static void extend(struct mm_page *pg)
 {
-    uint32_t n = 4096 / pg->size;
-    if (n < 1)
-        n = 1;
+    uintptr_t first = pg->start + (uintptr_t)pg->fresh * pg->size;
+    uint32_t n = (uint32_t)((((first | 4095) + 1 - first) + pg->size - 1) / pg->size);
     if (n > pg->cap - pg->fresh)
         n = pg->cap - pg->fresh;
     uintptr_t next = pg->free;
@@ -392,14 +398,14 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         collect(pg);
     } else if ((pg = record_new()) != NULL) {
         inside = true;
-        mm_chunk *c = mm_heap_memalign(bytes, (size_t)1 << MM_PG_GRAIN, "malloc");
+        mm_chunk *c = mm_heap_memalign_chunk(bytes, (size_t)1 << MM_PG_GRAIN, "malloc");
         inside = false;
         if (c) {
             pg->chunk = c;
             pg->bytes = bytes;
             format(pg, cls);
-            if (!map_set(pg->start, bytes, pg)) {
-                map_set(pg->start, bytes, NULL);
+            if (!map_set((uintptr_t)c, bytes, pg)) {
+                map_set((uintptr_t)c, bytes, NULL);
                 mm_heap_free(c, "malloc");
                 c = NULL;
             } else {

@@ -2,22 +2,26 @@
  * Above heap/ and base/.
  *
  * A page is one chunk of the chain (heap/), 64 KiB or more, carved with
- * its start on a 4 KiB boundary. Its blocks have no header: block i of a
- * page of class size s starts at start + i * s. What the allocator knows
- * of a page lives out of the program's reach, in the page's record
- * (records are mapped apart, never in the heap):
+ * its header on a 4 KiB boundary, so that the header and the first blocks
+ * share one page of memory (a page with a few blocks in use costs one
+ * page of memory, not two). Its blocks have no header: block i of a page
+ * of class size s starts at start + i * s, start being the chunk plus the
+ * largest power of two that divides s (at least 16, at most 4 KiB), so
+ * that every block is aligned to it. What the allocator knows of a page
+ * lives out of the program's reach, in the page's record (records are
+ * mapped apart, never in the heap):
  *
  *     page map (4 KiB granules)         record
  *     p >> 12 ---------------------->   free list head, blocks out, size,
  *                                        owner, remote list, one bit per
  *                                        block: allocated or not
- *     chunk header   page start
- *     v              v
+ *     chunk header   start
+ *     v (4 KiB)      v
  *     +------+-------+--------+--------+--------+-- ... --+--------+----+
  *     | prev | head  | block 0| block 1| block 2|         | block k|    |
  *     +------+-------+--------+--------+--------+-- ... --+--------+----+
- *                                                           next chunk's
- *                                                           header ---^
+ *     (s = 64: 48 bytes unused before block 0)                   next chunk's
+ *                                                                header ---^
  *
  * A free block of the owner's list holds, in its first word, the address
  * of the next free block mixed with its own address and the process's
