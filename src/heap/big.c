@@ -13,7 +13,11 @@
  * A freed mapping is kept a while for the next big block that fits it (no
  * mmap, no munmap, no page faults): a few of them, up to KEEP_BYTES, each
  * unmapped after KEEP_MS without use (checked at each big free and at the
- * allocation path's tick), all of them by malloc_trim or when mmap fails. */
+ * allocation path's tick), all of them by malloc_trim or when mmap fails.
+ * None is kept, or stays kept, that is no longer than the mmap threshold:
+ * once a free has raised the threshold to a block's length (see
+ * mm_big_free), blocks that size come from the heap, and a kept mapping
+ * of it would only sit there, resident, until its time ran out. */
 #include "heap.h"
 
 #define RECENT 64
@@ -47,16 +51,22 @@ static void set_mapped(mm_chunk *c, size_t off, size_t len)
     mm_set_head(c, (uint64_t)(len / MM_MAP_UNIT) << 4 | MM_MMAPPED | MM_INUSE);
 }
 
-/* Unmaps the kept mappings unused since before `since` (lock held). */
-static void unkeep(uint64_t since)
+/* Unmaps the kept mappings unused since before `since`, and those of
+ * `below` bytes or less (lock held). */
+static void unkeep_below(uint64_t since, size_t below)
 {
     for (unsigned i = 0; i < KEEP; i++)
-        if (kept[i].base && kept[i].ms <= since) {
+        if (kept[i].base && (kept[i].ms <= since || kept[i].len <= below)) {
             mm_os_unmap(kept[i].base, kept[i].len + GUARD);
             kept_bytes -= kept[i].len;
             kept_count--;
             kept[i].base = NULL;
         }
+}
+
+static void unkeep(uint64_t since)
+{
+    unkeep_below(since, 0);
 }
 
 void mm_big_decay(void)
@@ -160,17 +170,21 @@ void mm_big_free(mm_chunk *c)
      * the heap (no mmap, munmap and page faults for each), and the heap
      * keeps twice that much at its top. Unless the thresholds were set. */
     size_t len = len_of(c);
+    bool raised = false;
     if (!mm_heap.thresholds_fixed && len > mm_heap.mmap_threshold && len <= MM_MMAP_THRESHOLD_MAX) {
         mm_heap.mmap_threshold = len;
         mm_heap.trim_threshold = 2 * len;
+        raised = true;
     }
     mm_pset_del(&live, mem);
     recent[recent_next++ % RECENT] = mem;
     bytes -= len;
     uint64_t now = mm_os_coarse_ms();
+    /* A mapping no longer than the threshold would never be taken again:
+     * the blocks it could hold come from the heap now. */
     if (kept_count)
-        unkeep(now - KEEP_MS);
-    if (len <= KEEP_BYTES / 4 && kept_bytes + len <= KEEP_BYTES)
+        unkeep_below(now - KEEP_MS, raised ? mm_heap.mmap_threshold : 0);
+    if (len > mm_heap.mmap_threshold && len <= KEEP_BYTES / 4 && kept_bytes + len <= KEEP_BYTES)
         for (unsigned i = 0; i < KEEP; i++)
             if (!kept[i].base) {
                 kept[i].base = base_of(c);
