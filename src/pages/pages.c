@@ -205,14 +205,14 @@ static void format(struct mm_page *pg, unsigned cls)
     pg->free = 0;
     pg->used = 0;
     pg->size = (uint32_t)s;
-    uint64_t d = s >> __builtin_ctzll(s), x = d;     /* d * d = 1 modulo 8 */
+    pg->shift = (uint8_t)__builtin_ctzll(s);
+    pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
+    uint64_t d = s >> pg->shift, x = d;              /* d * d = 1 modulo 8 */
     for (int i = 0; i < 5; i++)
         x *= 2 - d * x;                              /* each step doubles the bits that are right */
     pg->dinv = x;
     /* a key of its own, which tells nothing of another page's */
     pg->key = mm_keyed((uintptr_t)pg->chunk ^ ++pg->laid_out, mm_ro.page_key);
-    pg->shift = (uint8_t)__builtin_ctzll(s);
-    pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
     /* the chunk starts on a 4 KiB boundary; block 0 as near after its
      * header as keeps every block aligned to the largest power of two
      * that divides s (up to 4 KiB: memalign's classes rely on it) */
