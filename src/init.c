@@ -162,6 +162,8 @@ __attribute__((constructor)) static void start(void)
     mm_log_configure(mm_opt.log, toolkit || mm_opt.heapmap[0]);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 #ifndef MM_NO_TOOLKIT
+    if (!toolkit && !mm_opt.heapmap[0])
+        return;
     if (mm_opt.leaks || mm_opt.check || mm_opt.profile[0])
         mm_stack_init();
     mm_sites_init();
