@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -308,10 +309,79 @@ void mm_os_close(int fd)
     errno = e;
 }
 
+/* ---- the clock, from the vDSO itself ----
+ * glibc's clock_gettime only calls the kernel's vDSO, but calling it maps
+ * a 64 KiB stretch of libc's code into the process (the kernel maps a
+ * page's neighbours with it: /proc/PID/smaps shows it), in every process
+ * the library runs in. The vDSO is mapped in every process already, and
+ * its own symbol table (found from AT_SYSINFO_EHDR, as the kernel's
+ * tools/testing/selftests/vDSO/parse_vdso.c does) gives the function. */
+typedef int (*gettime_fn)(clockid_t, struct timespec *);
+static gettime_fn vdso_gettime;
+static int vdso_state;                 /* 0: not looked for; 1: found; 2: not there */
+
+/* An address in the vDSO's dynamic section, relocated or not. */
+static uintptr_t vdso_addr(uintptr_t v, uintptr_t bias, uintptr_t base)
+{
+    return v < base ? v + bias : v;
+}
+
+static gettime_fn vdso_find(void)
+{
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+    if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_phentsize != sizeof(ElfW(Phdr)))
+        return NULL;
+    uintptr_t base = (uintptr_t)eh, bias = 0;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+    const ElfW(Dyn) *dyn = NULL;
+    bool loaded = false;
+    for (int i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && !loaded) {
+            bias = base + ph[i].p_offset - ph[i].p_vaddr;
+            loaded = true;
+        }
+    for (int i = 0; i < eh->e_phnum && loaded; i++)
+        if (ph[i].p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(bias + ph[i].p_vaddr);
+    const ElfW(Sym) *sym = NULL;
+    const char *str = NULL;
+    const uint32_t *hash = NULL;
+    for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+        uintptr_t v = vdso_addr(dyn->d_un.d_ptr, bias, base);
+        if (dyn->d_tag == DT_SYMTAB)
+            sym = (const ElfW(Sym) *)v;
+        else if (dyn->d_tag == DT_STRTAB)
+            str = (const char *)v;
+        else if (dyn->d_tag == DT_HASH)
+            hash = (const uint32_t *)v;
+    }
+    if (!sym || !str || !hash)
+        return NULL;
+    for (uint32_t i = 0; i < hash[1]; i++)      /* hash[1]: the number of symbols */
+        if (ELF64_ST_TYPE(sym[i].st_info) == STT_FUNC && sym[i].st_shndx != SHN_UNDEF &&
+            !strcmp(str + sym[i].st_name, "__vdso_clock_gettime"))
+            return (gettime_fn)(bias + sym[i].st_value);
+    return NULL;
+}
+
+/* clock_gettime, through the vDSO when it has the function. */
+static void gettime(clockid_t clock, struct timespec *t)
+{
+    int state = __atomic_load_n(&vdso_state, __ATOMIC_ACQUIRE);
+    if (MM_UNLIKELY(!state)) {
+        gettime_fn f = vdso_find();   /* (the same in every thread that looks) */
+        __atomic_store_n(&vdso_gettime, f, __ATOMIC_RELAXED);
+        __atomic_store_n(&vdso_state, state = f ? 1 : 2, __ATOMIC_RELEASE);
+    }
+    if (state != 1 || __atomic_load_n(&vdso_gettime, __ATOMIC_RELAXED)(clock, t) != 0)
+        syscall(SYS_clock_gettime, clock, t);
+}
+
 uint64_t mm_os_coarse_ms(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);     /* the vDSO: no system call */
+    gettime(CLOCK_MONOTONIC_COARSE, &t);
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
@@ -365,7 +435,7 @@ static void fallback_fill(unsigned char *b, size_t n)
         if (a)
             memcpy(key, a, sizeof key);
         struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
+        gettime(CLOCK_MONOTONIC, &t);
         uint64_t extra[2] = { (uint64_t)t.tv_nsec ^ (uint64_t)t.tv_sec << 32,
                               (uint64_t)getpid() << 32 ^ (uintptr_t)&t };
         uint64_t k0 = siphash(extra, key[0]), k1 = siphash(extra, key[1] ^ 1);
@@ -394,7 +464,8 @@ void mm_os_random_fill(void *buf, size_t n)
         got += (size_t)r;
     }
     errno = e;
-    fallback_fill(b + got, n - got);
+    if (got < n)
+        fallback_fill(b + got, n - got);
 }
 
 uint64_t mm_os_random(void)
