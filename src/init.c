@@ -101,8 +101,8 @@ static void at_exit(int status, void *arg)
 
 /* The first process to read the options marks itself (see the top), and
  * hands its children the options with relative paths made absolute, so
- * that they write where it started. Only when something will report:
- * otherwise the environment stays as the program made it.
+ * that they write where it started. Called only when something will
+ * report: otherwise the environment stays as the program made it.
  *
  * Not with setenv: a program may define its own (bash does, for its
  * variables), which at this point, before main, would lose what it is
@@ -114,7 +114,7 @@ static void mark_root(void)
 {
     static char opts[MM_PATH_MAX * 8], root[32];
     static const char key[] = "MYMALLOC_OPTIONS=";
-    if (!mm_root || (!mm_debug && !mm_opt.heapmap[0]) || !environ)
+    if (!mm_root || !environ)
         return;
     size_t n = 0;
     memcpy(opts, key, sizeof key - 1);
@@ -159,11 +159,12 @@ __attribute__((constructor)) static void start(void)
     }
     /* reports at exit write to a copy of stderr made now: the program may
      * close its own before */
-    mm_log_configure(mm_opt.log, toolkit || mm_opt.heapmap[0]);
+    bool reports = toolkit || mm_opt.heapmap[0];
+    mm_log_configure(mm_opt.log, reports);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 #ifndef MM_NO_TOOLKIT
-    if (!toolkit && !mm_opt.heapmap[0])
-        return;
+    if (!reports)
+        return;                  /* quiet: nothing of the toolkit starts */
     if (mm_opt.leaks || mm_opt.check || mm_opt.profile[0])
         mm_stack_init();
     mm_sites_init();

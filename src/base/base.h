@@ -174,6 +174,12 @@ bool mm_pset_has(const mm_pset *s, uintptr_t key);
 bool mm_pset_del(mm_pset *s, uintptr_t key);
 void mm_pset_clear(mm_pset *s);                 /* frees the table */
 void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *arg);
+/* Tables of records keyed by an address in their first word (0: empty),
+ * open addressing with linear probing, in mmapped memory: where a key's
+ * probe starts, and the table doubled (first_cap entries the first time),
+ * its records placed again. False without memory (the table is as it was). */
+static inline size_t mm_keyed_slot(uintptr_t key, size_t cap) { return (size_t)(key >> 4) & (cap - 1); }
+bool mm_keyed_grow(void **table, size_t *cap, size_t elem, size_t first_cap);
 
 /* ---- options.c: MYMALLOC_OPTIONS, read from environ.
  * The one list of options: name, kind, default, lowest, highest, the words

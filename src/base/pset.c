@@ -3,7 +3,8 @@
  * Open addressing with linear probing; deletion shifts the following
  * entries back, so there are no tombstones. The table lives in mmapped
  * memory (or starts in a zeroed buffer the caller lends) and doubles when
- * half full: the allocator cannot use itself. */
+ * half full: the allocator cannot use itself. The tables of records keyed
+ * by an address (mm_keyed_grow) grow the same way. */
 #include "base.h"
 
 static size_t slot_of(const mm_pset *s, uintptr_t key)
@@ -89,4 +90,27 @@ void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *
     for (size_t i = 0; i < s->cap; i++)
         if (s->slot[i])
             fn(s->slot[i], arg);
+}
+
+bool mm_keyed_grow(void **table, size_t *cap, size_t elem, size_t first_cap)
+{
+    size_t n = *cap ? *cap * 2 : first_cap;
+    char *t = mm_os_map_own(n * elem), *old = *table;
+    if (!t)
+        return false;
+    /* (a record's first word is its key: a uintptr_t, aligned as one) */
+    for (size_t i = 0; i < *cap; i++) {
+        uintptr_t key = *(const uintptr_t *)(old + i * elem);
+        if (!key)
+            continue;
+        size_t j = mm_keyed_slot(key, n);
+        while (*(const uintptr_t *)(t + j * elem))
+            j = (j + 1) & (n - 1);
+        __builtin_memcpy(t + j * elem, old + i * elem, elem);
+    }
+    if (old)
+        mm_os_unmap_own(old, *cap * elem);
+    *table = t;
+    *cap = n;
+    return true;
 }

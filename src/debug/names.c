@@ -19,33 +19,13 @@ void mm_frame_names_forget(void)
     nnamed = text_used = 0;
 }
 
-static bool names_grow(void)
-{
-    size_t cap = named_cap ? named_cap * 2 : 4096;
-    struct named *t = mm_os_map_own(cap * sizeof *t);
-    if (!t)
-        return false;
-    for (size_t i = 0; i < named_cap; i++)
-        if (named[i].pc) {
-            size_t j = (named[i].pc >> 4) & (cap - 1);
-            while (t[j].pc)
-                j = (j + 1) & (cap - 1);
-            t[j] = named[i];
-        }
-    if (named)
-        mm_os_unmap_own(named, named_cap * sizeof *named);
-    named = t;
-    named_cap = cap;
-    return true;
-}
-
 void mm_frame_name(uintptr_t pc, char *buf, size_t cap)
 {
-    if ((nnamed + 1) * 2 > named_cap && !names_grow()) {
+    if ((nnamed + 1) * 2 > named_cap && !mm_keyed_grow((void **)&named, &named_cap, sizeof *named, 4096)) {
         mm_symbolize_as(pc, buf, cap, true);
         return;
     }
-    size_t j = (pc >> 4) & (named_cap - 1);
+    size_t j = mm_keyed_slot(pc, named_cap);
     for (; named[j].pc; j = (j + 1) & (named_cap - 1))
         if (named[j].pc == pc) {
             mm_fmt(buf, cap, "%s", text + named[j].at);

@@ -97,31 +97,11 @@ static int64_t gap(void)
 
 /* ---- the table of sampled blocks ---- */
 
-static bool table_grow(void)
-{
-    size_t cap = table_cap ? table_cap * 2 : 1024;
-    struct sampled *t = mm_os_map_own(cap * sizeof *t);
-    if (!t)
-        return false;
-    for (size_t i = 0; i < table_cap; i++)
-        if (table[i].p) {
-            size_t j = (table[i].p >> 4) & (cap - 1);
-            while (t[j].p)
-                j = (j + 1) & (cap - 1);
-            t[j] = table[i];
-        }
-    if (table)
-        mm_os_unmap_own(table, table_cap * sizeof *table);
-    table = t;
-    table_cap = cap;
-    return true;
-}
-
 static struct sampled *find(uintptr_t p)
 {
     if (!table_cap)
         return NULL;
-    for (size_t j = (p >> 4) & (table_cap - 1); table[j].p; j = (j + 1) & (table_cap - 1))
+    for (size_t j = mm_keyed_slot(p, table_cap); table[j].p; j = (j + 1) & (table_cap - 1))
         if (table[j].p == p)
             return &table[j];
     return NULL;
@@ -132,7 +112,7 @@ static void drop(struct sampled *e)
 {
     size_t i = (size_t)(e - table);
     for (size_t j = (i + 1) & (table_cap - 1); table[j].p; j = (j + 1) & (table_cap - 1)) {
-        size_t home = (table[j].p >> 4) & (table_cap - 1);
+        size_t home = mm_keyed_slot(table[j].p, table_cap);
         /* table[j] may move to i when its home is not in (i, j] */
         if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
             table[i] = table[j];
@@ -166,8 +146,9 @@ void mm_sample_note(void *p, size_t n)
     if (!mm_enter())
         return;                  /* (a signal handler's: not counted) */
     uint32_t site = mm_site_intern(pcs, depth);
-    if (!find((uintptr_t)p) && ((count + 1) * 2 <= table_cap || table_grow())) {
-        size_t j = ((uintptr_t)p >> 4) & (table_cap - 1);
+    if (!find((uintptr_t)p) &&
+        ((count + 1) * 2 <= table_cap || mm_keyed_grow((void **)&table, &table_cap, sizeof *table, 1024))) {
+        size_t j = mm_keyed_slot((uintptr_t)p, table_cap);
         while (table[j].p)
             j = (j + 1) & (table_cap - 1);
         table[j] = (struct sampled){ (uintptr_t)p, site, n, weight };
