@@ -406,6 +406,7 @@ static void decode_rule(const struct dl_find_object *fo, uintptr_t addr, struct 
  *   bits  0-23  cfa_off (signed)        bits 40-42  kind
  *   bits 24-31  rbp_off / 8 (signed)    bit  43     the CFA is from rbp, not rsp
  *   bits 32-39  ra_off / 8 (signed)     bit  44     rbp cannot be recovered
+ *   bit  45     plain (see unwind.h)
  *   bits 48-63  the low 16 bits of the code address the rule is for
  * A rule that does not fit (a frame of 8 MiB) is kept as R_NONE. */
 static uint64_t pack(const struct rule *ru, uintptr_t addr)
@@ -414,9 +415,11 @@ static uint64_t pack(const struct rule *ru, uintptr_t addr)
     if (ru->cfa_off < -(1 << 23) || ru->cfa_off >= (1 << 23) || ru->rbp_off % 8 || ru->ra_off % 8 ||
         ru->rbp_off / 8 < -128 || ru->rbp_off / 8 > 127 || ru->ra_off / 8 < -128 || ru->ra_off / 8 > 127)
         return v | (uint64_t)(ru->kind == R_FRAME ? R_NONE : ru->kind) << 40;
+    bool plain = ru->kind == R_FRAME && !ru->cfa_rbp && ru->cfa_off >= 8 && ru->cfa_off % 8 == 0 &&
+                 ru->ra_off == -8 && ru->rbp_off <= 0 && ru->rbp_off >= -ru->cfa_off && ru->rbp_off != -8;
     return v | ((uint64_t)ru->cfa_off & 0xffffff) | (uint64_t)(uint8_t)(ru->rbp_off / 8) << 24 |
            (uint64_t)(uint8_t)(ru->ra_off / 8) << 32 | (uint64_t)ru->kind << 40 |
-           (uint64_t)ru->cfa_rbp << 43 | (uint64_t)ru->rbp_lost << 44;
+           (uint64_t)ru->cfa_rbp << 43 | (uint64_t)ru->rbp_lost << 44 | (uint64_t)plain << 45;
 }
 
 

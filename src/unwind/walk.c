@@ -60,10 +60,30 @@ static inline bool readable_aligned(uintptr_t at, uintptr_t lo, uintptr_t hi)
     return at - lo <= hi - 8 - lo;
 }
 
+/* The step of a plain rule (mm_rule_plain): sp is a multiple of 8 and at
+ * least lo, so the CFA is too, and every word read lies between sp and
+ * the CFA; only the top needs a check. */
+static inline __attribute__((always_inline)) bool plain_step(uintptr_t *pc, uintptr_t *sp, uintptr_t *bp, uint64_t v,
+                                                             uintptr_t hi)
+{
+    uintptr_t cfa = *sp + (uintptr_t)mm_rule_cfa_off(v);
+    if (cfa > hi)
+        return false;
+    if (mm_rule_rbp_off(v))
+        *bp = *(const uintptr_t *)(cfa + (uintptr_t)mm_rule_rbp_off(v));
+    *pc = *(const uintptr_t *)(cfa - 8);
+    *sp = cfa;
+    return *pc != 0;
+}
+
 /* Moves r to the caller's frame by rule v; false when that cannot be done
  * for sure. */
-static inline bool step(struct regs *r, uint64_t v, uintptr_t lo, uintptr_t hi)
+static inline __attribute__((always_inline)) bool step(struct regs *r, uint64_t v, uintptr_t lo, uintptr_t hi)
 {
+    if (MM_LIKELY(mm_rule_plain(v))) {
+        r->exact = false;
+        return plain_step(&r->pc, &r->sp, &r->bp, v, hi);
+    }
     if (MM_UNLIKELY(mm_rule_kind(v) == MM_R_SIGNAL)) {
         /* A signal handler returns into the sigreturn trampoline with rsp
          * at the ucontext the kernel saved: the interrupted registers. */
@@ -99,6 +119,43 @@ static inline bool step(struct regs *r, uint64_t v, uintptr_t lo, uintptr_t hi)
     return r->pc != 0;
 }
 
+/* The walk from r on, nothing kept: the program's frames go to pcs[n..max)
+ * (r's own pc already did when emitted), at most `frames` steps. Returns
+ * the count. A function of its own, so that its few values stay in
+ * registers. */
+static __attribute__((noinline)) int walk_alone(struct regs *rp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int n,
+                                                int max, bool emitted, int frames)
+{
+    uintptr_t pc = rp->pc, sp = rp->sp, bp = rp->bp, back = !rp->exact;
+    const uintptr_t own_lo = self_lo, own_len = self_hi - self_lo;
+    const uintptr_t *end = pcs + max;
+    uintptr_t *out = pcs + n;
+    for (; frames > 0; frames--) {
+        uint64_t v = mm_unwind_rule(pc - back);
+        bool plain = mm_rule_plain(v);
+        if (emitted)
+            emitted = false;
+        else if (pc - own_lo >= own_len) {
+            if (!plain && mm_rule_kind(v) == MM_R_DATA && out > pcs)
+                break;
+            *out++ = pc;
+            if (out == end)
+                break;
+        }
+        if (MM_LIKELY(plain)) {      /* (step()'s first case, its values in registers) */
+            back = 1;
+            if (!plain_step(&pc, &sp, &bp, v, hi))
+                break;
+            continue;
+        }
+        struct regs r = { pc, sp, bp, !back };
+        if (!step(&r, v, lo, hi))
+            break;
+        pc = r.pc, sp = r.sp, bp = r.bp, back = !r.exact;
+    }
+    return (int)(out - pcs);
+}
+
 void mm_stack_init(void)
 {
     find_self();
@@ -126,6 +183,8 @@ void mm_stack_init(void)
  * (busy); signal frames are not kept. */
 #define MEMO_FRAMES 25               /* the library's few frames and stack_depth's default 16 */
 #define MEMOS 4
+#define COLD 8
+#define REKEEP 16
 enum {
     F_LOOKED = 1,                    /* its rule was looked up: F_GIVE and F_END are known */
     F_GIVE = 2,                      /* its pc is one of pcs (the program's, not the library's) */
@@ -145,6 +204,7 @@ struct memo {
     uintptr_t fp, hi;
     uintptr_t out[MEMO_FRAMES];
     int cur;                         /* which of f is the memo; the other takes the next walk */
+    unsigned cold, tick;             /* see capture(); a count of captures */
     struct mframe f[2][MEMO_FRAMES];
 };
 static __thread struct memo memos[MEMOS] MM_TLS;
@@ -186,20 +246,28 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
     if (!top)
         max = 1;
 
-    bool keep = !memo_busy;
+    bool use = !memo_busy;
     struct memo *memo = memo_for(r.pc);
     const struct mframe *old = memo->f[memo->cur];
     int sn = -1;                     /* the memo's last frame; -1: nothing to replay */
-    if (keep) {
+    bool keep = false;
+    if (use) {
         memo_busy = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         if (memo->fp == lo && memo->hi == hi && old[0].pc == r.pc)
             sn = memo->n;
+        /* Keeping a walk costs stores, and pays when the next capture
+         * finds the same stack. cold counts up for each capture that
+         * does not, down for each that does: where stacks change more
+         * often than they come back, the memo is kept as it is (a stack
+         * that comes back still finds it) but for one walk in REKEEP, to
+         * follow a program that has moved on. */
+        keep = memo->cold < COLD || !(++memo->tick % REKEEP);
     }
     struct mframe *nf = memo->f[memo->cur ^ 1];   /* (written only if keep) */
     int n = 0, m = 0, s = 0, d = keep && sn >= 0 ? MEMO_FRAMES : 0, js = 1;
     int rec = keep ? MEMO_FRAMES - 1 : -1;   /* the last frame that can be kept */
-    bool known = false, emitted = false;
+    bool known = false, emitted = false, hit = false;
     if (sn < 0)
         goto walk;
     if (memo->stop >= 0 && memo->stop_max == max) {
@@ -215,6 +283,7 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
                 bp = f->bp;
         }
         if (k == j) {
+            hit = true;
             n = memo->nout;
             __builtin_memcpy(pcs, memo->out, (size_t)n * sizeof *pcs);
             known = true;
@@ -254,6 +323,10 @@ replay:
     }
 
 walk:
+    if (!keep) {
+        n = walk_alone(&r, lo, hi, pcs, n, max, emitted, 512 - m);
+        goto done;
+    }
     if (m < d) {
         d = m;
         if (emitted && m <= rec)
@@ -338,8 +411,14 @@ done:
             memo->nout = n;
             __builtin_memcpy(memo->out, pcs, (size_t)n * sizeof *pcs);
         }
+    }
+    if (use) {
         if (known && key)
             *key = memo->serial;
+        if (hit)
+            memo->cold -= memo->cold > 0;
+        else if (memo->cold < 2 * COLD)
+            memo->cold++;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         memo_busy = 0;
     }

@@ -47,3 +47,20 @@ int stack_test_malloc(uintptr_t *pcs, int max)
     stack_test_ra = (uintptr_t)__builtin_return_address(0);
     return alloc(pcs, max);
 }
+
+/* The same through the capture that also says whether the stack is known
+ * whole (mm_stack_capture_known), as the allocation paths use it. */
+NOINLINE static int record_known(uintptr_t *pcs, int max, uint64_t *key)
+{
+    int n = mm_stack_capture_known(pcs, max, key);
+    KEEP_FRAME();
+    return n;
+}
+
+int stack_test_known(uintptr_t *pcs, int max, uint64_t *key)
+{
+    stack_test_ra = (uintptr_t)__builtin_return_address(0);
+    int n = record_known(pcs, max, key);
+    KEEP_FRAME();
+    return n;
+}

@@ -23,6 +23,7 @@
 
 /* libmmstack_test.so (stack_lib.c) */
 int stack_test_malloc(uintptr_t *pcs, int max);
+int stack_test_known(uintptr_t *pcs, int max, uint64_t *key);
 extern uintptr_t stack_test_ra;
 /* stack_nofp.c */
 int nofp_a(uintptr_t *pcs, int max);
@@ -202,6 +203,67 @@ NOINLINE static void test_replay(void)
     }
 }
 
+/* A stack seen again is known whole (its key nonzero, the same each
+ * time). Where stacks keep changing, the unwinder stops keeping its walks
+ * (they cost more than they save) but still keeps one now and then: a
+ * stack that then comes back again and again is known again. */
+NOINLINE static int known_leaf(uintptr_t *pcs, int max, uint64_t *key)
+{
+    int n = stack_test_known(pcs, max, key);
+    KEEP_FRAME();
+    return n;
+}
+
+NOINLINE static int known_one(uintptr_t *pcs, int max, uint64_t *key)
+{
+    int n = known_leaf(pcs, max, key);
+    KEEP_FRAME();
+    return n;
+}
+
+NOINLINE static int known_two(uintptr_t *pcs, int max, uint64_t *key)
+{
+    int n = known_leaf(pcs, max, key);
+    KEEP_FRAME();
+    return n;
+}
+
+NOINLINE static void test_known_again(void)
+{
+    uintptr_t pcs[8];
+    uint64_t key, keys[3];
+    volatile int times = 3;              /* (a loop not unrolled: one call site, the same stack) */
+    for (int i = 0; i < times; i++)
+        known_one(pcs, 8, &keys[i]);
+    CHECK(keys[1] != 0);
+    CHECK_EQ(keys[2], keys[1]);
+    /* two stacks in turn: neither is the one kept last time, and after a
+     * few the walks are seldom kept */
+    int kept = 0;
+    uint64_t newest = keys[2];
+    for (int i = 0; i < 200; i++) {
+        int n = (i & 1 ? known_one : known_two)(pcs, 8, &key);
+        if (key > newest) {              /* (a kept walk gets a new key) */
+            kept++;
+            newest = key;
+        }
+        EXPECT_FRAMES("stacks in turn", pcs, n, "known_leaf", i & 1 ? "known_one" : "known_two", "test_known_again",
+                      "main");
+    }
+    if (kept > 50)
+        FAIL("%d of 200 walks of changing stacks were kept", kept);
+    /* one stack again and again: known again (the same key each time) */
+    int in_row = 0;
+    for (int calls = 0; calls < 100 && in_row < 10; calls++) {
+        uint64_t last = key;
+        int n = known_one(pcs, 8, &key);
+        EXPECT_FRAMES("the same stack again", pcs, n, "known_leaf", "known_one", "test_known_again", "main");
+        in_row = key && key == last ? in_row + 1 : 0;
+    }
+    if (in_row < 10)
+        FAIL("a stack captured 100 times in a row was never known whole 10 times in a row");
+}
+
 /* Frames of varying size (a VLA: the frame is found by rbp) can move
  * while the start stays put: vla_frame is 16 bytes deeper under
  * shift_two than under shift_one, and the capture starts at the same
@@ -239,7 +301,8 @@ NOINLINE static int shift_two(int k, uintptr_t *pcs, int max)
 NOINLINE static void test_replay_moved_frames(void)
 {
     uintptr_t one[8], two[8];
-    for (int i = 0; i < 4; i++) {
+    /* (long enough for the memo to give up keeping walks: see below) */
+    for (int i = 0; i < 40; i++) {
         int n1 = shift_one(1, one, 8), n2 = shift_two(2, two, 8) - 1;
         EXPECT_FRAMES("frames moved", one, n1, "fp_c", "via_mid", "vla_frame", "shift_one", "test_replay_moved_frames");
         EXPECT_FRAMES("frames moved", two, n2, "fp_c", "via_mid", "vla_frame", "shift_two", "test_replay_moved_frames");
@@ -691,6 +754,7 @@ int main(int argc, char **argv)
     test_same_as_libgcc();
     test_replay();
     test_replay_moved_frames();
+    test_known_again();
     test_nofp_chain();
     test_no_unwind_tables();
     test_depth();
