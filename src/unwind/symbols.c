@@ -80,9 +80,9 @@ struct elf {
     size_t nstr;
     const ElfW(Versym) *ver;              /* .dynsym's versions, or NULL */
     bool symtab;                          /* sym is a .symtab */
-    /* For a file kept in the table: its functions by address (indices
-     * into sym, in a mapping of their own), and the largest one's size. */
-    uint32_t *order;
+    /* For a file kept in the table: its functions by address (in a
+     * mapping of their own), and the largest one's size. */
+    struct fn_at { uint64_t addr; size_t sym; } *order;   /* sym: its index in sym */
     size_t norder, order_bytes;
     uint64_t longest;
 };
@@ -168,44 +168,46 @@ static bool is_function(const ElfW(Sym) *s)
 }
 
 /* Sifts entry i of the heap a[0..n) down (by address, largest on top). */
-static void sift(const struct elf *f, uint32_t *a, size_t i, size_t n)
+static void sift(struct fn_at *a, size_t i, size_t n)
 {
     for (size_t c; (c = 2 * i + 1) < n; i = c) {
-        if (c + 1 < n && f->sym[a[c + 1]].st_value > f->sym[a[c]].st_value)
+        if (c + 1 < n && a[c + 1].addr > a[c].addr)
             c++;
-        if (f->sym[a[i]].st_value >= f->sym[a[c]].st_value)
+        if (a[i].addr >= a[c].addr)
             return;
-        uint32_t t = a[i];
+        struct fn_at t = a[i];
         a[i] = a[c];
         a[c] = t;
     }
 }
 
 /* Sorts the file's functions by address (a heap sort: nothing allocated),
- * for lookups by binary search; without memory, lookups scan the table. */
+ * for lookups by binary search; without memory, lookups scan the table.
+ * The addresses are copied out first: sorting them where they are read
+ * from the symbol table would touch its pages at random. */
 static void index_file(struct elf *f)
 {
     size_t n = 0;
-    for (size_t i = 0; i < f->nsym && i < UINT32_MAX; i++)
+    for (size_t i = 0; i < f->nsym; i++)
         n += is_function(&f->sym[i]);
-    size_t bytes = mm_page_round(n * sizeof(uint32_t));
-    uint32_t *a = n ? mm_os_map_own(bytes) : NULL;
+    size_t bytes = mm_page_round(n * sizeof *f->order);
+    struct fn_at *a = n ? mm_os_map_own(bytes) : NULL;
     if (!a)
         return;
     n = 0;
-    for (size_t i = 0; i < f->nsym && i < UINT32_MAX; i++)
+    for (size_t i = 0; i < f->nsym; i++)
         if (is_function(&f->sym[i])) {
-            a[n++] = (uint32_t)i;
+            a[n++] = (struct fn_at){ f->sym[i].st_value, i };
             if (f->sym[i].st_size > f->longest)
                 f->longest = f->sym[i].st_size;
         }
     for (size_t i = n / 2; i-- > 0;)
-        sift(f, a, i, n);
+        sift(a, i, n);
     for (size_t end = n; end > 1; end--) {
-        uint32_t t = a[0];
+        struct fn_at t = a[0];
         a[0] = a[end - 1];
         a[end - 1] = t;
-        sift(f, a, 0, end - 1);
+        sift(a, 0, end - 1);
     }
     f->order = a;
     f->norder = n;
@@ -338,13 +340,13 @@ static const ElfW(Sym) *symbol_at(const struct elf *f, uintptr_t off)
     size_t lo = 0, hi = f->norder;        /* the first function that starts past off */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (f->sym[f->order[mid]].st_value <= off)
+        if (f->order[mid].addr <= off)
             lo = mid + 1;
         else
             hi = mid;
     }
-    while (lo-- > 0 && off - f->sym[f->order[lo]].st_value < f->longest) {
-        size_t i = f->order[lo];
+    while (lo-- > 0 && off - f->order[lo].addr < f->longest) {
+        size_t i = f->order[lo].sym;
         int r = rank_of(f, i, off);
         if (r > best_rank || (r == best_rank && r >= 0 && i < best))
             best = i, best_rank = r;

@@ -228,19 +228,32 @@ NOINLINE static int known_two(uintptr_t *pcs, int max, uint64_t *key)
     return n;
 }
 
-NOINLINE static void test_known_again(void)
+/* Captures the same stack (one call site) until it is known whole ten
+ * times in a row, the same key each time; false when 100 do not do. */
+NOINLINE static bool known_in_a_row(void)
 {
     uintptr_t pcs[8];
-    uint64_t key, keys[3];
-    volatile int times = 3;              /* (a loop not unrolled: one call site, the same stack) */
-    for (int i = 0; i < times; i++)
-        known_one(pcs, 8, &keys[i]);
-    CHECK(keys[1] != 0);
-    CHECK_EQ(keys[2], keys[1]);
+    uint64_t key = 0;
+    int in_row = 0;
+    for (int calls = 0; calls < 100 && in_row < 10; calls++) {
+        uint64_t last = key;
+        int n = known_one(pcs, 8, &key);
+        EXPECT_FRAMES("the same stack again", pcs, n, "known_leaf", "known_one", "known_in_a_row");
+        in_row = key && key == last ? in_row + 1 : 0;
+    }
+    KEEP_FRAME();
+    return in_row == 10;
+}
+
+NOINLINE static void test_known_again(void)
+{
+    if (!known_in_a_row())
+        FAIL("a stack captured 100 times in a row was never known whole 10 times in a row");
     /* two stacks in turn: neither is the one kept last time, and after a
      * few the walks are seldom kept */
+    uintptr_t pcs[8];
+    uint64_t key, newest = 0;
     int kept = 0;
-    uint64_t newest = keys[2];
     for (int i = 0; i < 200; i++) {
         int n = (i & 1 ? known_one : known_two)(pcs, 8, &key);
         if (key > newest) {              /* (a kept walk gets a new key) */
@@ -252,16 +265,9 @@ NOINLINE static void test_known_again(void)
     }
     if (kept > 50)
         FAIL("%d of 200 walks of changing stacks were kept", kept);
-    /* one stack again and again: known again (the same key each time) */
-    int in_row = 0;
-    for (int calls = 0; calls < 100 && in_row < 10; calls++) {
-        uint64_t last = key;
-        int n = known_one(pcs, 8, &key);
-        EXPECT_FRAMES("the same stack again", pcs, n, "known_leaf", "known_one", "test_known_again", "main");
-        in_row = key && key == last ? in_row + 1 : 0;
-    }
-    if (in_row < 10)
-        FAIL("a stack captured 100 times in a row was never known whole 10 times in a row");
+    /* and then one stack again and again: known again */
+    if (!known_in_a_row())
+        FAIL("after stacks in turn, a stack captured 100 times in a row was never known whole 10 times in a row");
 }
 
 /* Frames of varying size (a VLA: the frame is found by rbp) can move
