@@ -223,6 +223,7 @@ static void format(struct mm_page *pg, unsigned cls)
     if (pg->cap > ((size_t)MM_PG_MAXBLOCKS << pg->shift) / s)
         pg->cap = (uint32_t)(((size_t)MM_PG_MAXBLOCKS << pg->shift) / s);    /* a bit for each */
     pg->span = (uint32_t)(pg->cap * s);
+    mm_os_signal_point();       /* fail_signal: the record half laid out */
     pg->fresh = 0;
     pg->cls = (uint8_t)cls;
     pg->rebuild = 0;
@@ -792,7 +793,12 @@ void mm_pages_flush(void)
  * lists may have been half-way through a change. Their pages are found in
  * the list of every page instead, and left, to be rebuilt from their bits
  * when adopted (their owners may have been stopped in the middle of a
- * call). Lock held. */
+ * call). Their empty pages are laid out again instead: no block of one is
+ * in use, and its record may have been half laid out for another class
+ * (its size, its count of blocks and its class at odds), which no rebuild
+ * can tell; either class has pages of its size. Not given back to the
+ * chain here: the heap may be half-way through a change too (a fork from
+ * a signal handler). Lock held. */
 void mm_pages_after_fork_child(void)
 {
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
@@ -801,7 +807,10 @@ void mm_pages_after_fork_child(void)
         if (own && pg->owner == own)
             continue;
         pg->owner = NULL;
-        pg->rebuild = 1;
+        if (pg->where == MM_PG_EMPTY)
+            format(pg, pg->cls);
+        else
+            pg->rebuild = 1;
         push_page(&left[pg->cls], pg, MM_PG_LEFT);
     }
     struct mm_theap *th = heaps;
