@@ -4,8 +4,8 @@
  * A block in a debug mode records the ids of the stacks that allocated and
  * freed it (32 bits each), not the stacks themselves: a program allocates
  * millions of blocks from a few thousand places. The stacks live in an
- * arena of their own pages; a hash index of their offsets finds an existing
- * one. Both grow by doubling. The caller holds the lock.
+ * arena of their own pages; a hash index of their offsets (each with its
+ * stack's hash) finds an existing one. Both grow by doubling. The caller holds the lock.
  *
  * Each thread also keeps a memo of the stacks it recorded last, by hash,
  * with their ids, so that with leaks=1 or check=1 alone (nothing else to
@@ -16,16 +16,20 @@
 #include <string.h>
 
 struct site {
-    uint32_t hash;
-    uint32_t depth;
+    uint64_t depth;
     struct mm_site_tally tally;      /* the profile's (profile.c) */
     uintptr_t pc[];
 };
 
 static char *arena;                  /* sites, one after another */
 static size_t arena_used, arena_cap;
-static uint32_t *index_;             /* offset / 8 + 1 of a site, 0: empty */
+/* A slot: a site's hash (high half) and its offset / 8 + 1 (low half), 0:
+ * empty. The hash is there so that a probe reads the site only when its
+ * hash is the one sought (a site is a cache miss away). */
+static uint64_t *index_;
 static size_t index_cap, count;
+static inline uint32_t slot_id(uint64_t e) { return (uint32_t)e; }
+static inline uint64_t slot_of(uint32_t h, uint32_t id) { return (uint64_t)h << 32 | id; }
 
 uint32_t mm_site_hash(const uintptr_t *pcs, int depth)
 {
@@ -53,13 +57,13 @@ static bool grow_arena(void)
 static bool grow_index(void)
 {
     size_t cap = index_cap ? index_cap * 2 : 4096;
-    uint32_t *t = mm_os_map_own(cap * sizeof *t);
+    uint64_t *t = mm_os_map_own(cap * sizeof *t);
     if (!t)
         return false;
     for (size_t i = 0; i < index_cap; i++) {
         if (!index_[i])
             continue;
-        size_t j = at(index_[i])->hash & (cap - 1);
+        size_t j = (index_[i] >> 32) & (cap - 1);
         while (t[j])
             j = (j + 1) & (cap - 1);
         t[j] = index_[i];
@@ -78,9 +82,11 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
     uint32_t h = mm_site_hash(pcs, depth);
     size_t bytes = sizeof(struct site) + (size_t)depth * sizeof(uintptr_t);
     for (size_t j = index_cap ? h & (index_cap - 1) : 0; index_cap && index_[j]; j = (j + 1) & (index_cap - 1)) {
-        struct site *s = at(index_[j]);
-        if (s->hash == h && s->depth == (uint32_t)depth && !memcmp(s->pc, pcs, (size_t)depth * sizeof *pcs))
-            return index_[j];
+        if (index_[j] >> 32 != h)
+            continue;
+        struct site *s = at(slot_id(index_[j]));
+        if (s->depth == (uint64_t)depth && !memcmp(s->pc, pcs, (size_t)depth * sizeof *pcs))
+            return slot_id(index_[j]);
     }
     if ((count + 1) * 2 > index_cap && !grow_index())
         return 0;
@@ -91,15 +97,14 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
         return 0;
     uint32_t id = (uint32_t)(arena_used / 8 + 1);
     struct site *s = at(id);
-    s->hash = h;
-    s->depth = (uint32_t)depth;
+    s->depth = (uint64_t)depth;
     s->tally = (struct mm_site_tally){ 0 };
     memcpy(s->pc, pcs, (size_t)depth * sizeof *pcs);
     arena_used += bytes;
     size_t j = h & (index_cap - 1);
     while (index_[j])
         j = (j + 1) & (index_cap - 1);
-    index_[j] = id;
+    index_[j] = slot_of(h, id);
     count++;
     return id;
 }
