@@ -257,7 +257,8 @@ bool mm_keyed_grow(void **table, size_t *cap, size_t elem, size_t first_cap);
       "(SipHash keyed with the process's AT_RANDOM bytes)")                                     \
     X(fail_signal, NUM, 0, 0, 64, 0, 0,                                                         \
       "Fault injection: raise this signal inside the allocator, in the middle of a change to "  \
-      "the heap or of a fork, with its lock held, every fail_signal_every times (0: none)")     \
+      "the heap or of a fork (with its lock held) or of a page's layout, every "                \
+      "fail_signal_every times (0: none)")                                                      \
     X(fail_signal_every, NUM, 64, 1, UINT32_MAX, 0, 0, "How often fail_signal is raised")
 
 #define MM_PATH_MAX 256
