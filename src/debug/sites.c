@@ -5,7 +5,8 @@
  * freed it (32 bits each), not the stacks themselves: a program allocates
  * millions of blocks from a few thousand places. The stacks live in an
  * arena of their own pages; a hash index of their offsets (each with its
- * stack's hash) finds an existing one. Both grow by doubling. The caller holds the lock.
+ * stack's hash) finds an existing one. Both grow by doubling. The caller
+ * holds the lock.
  *
  * Each thread also keeps a memo of the stacks it recorded last, by hash,
  * with their ids, so that with leaks=1 or check=1 alone (nothing else to
@@ -29,6 +30,7 @@ static size_t arena_used, arena_cap;
 static uint64_t *index_;
 static size_t index_cap, count;
 static inline uint32_t slot_id(uint64_t e) { return (uint32_t)e; }
+static inline uint32_t slot_hash(uint64_t e) { return (uint32_t)(e >> 32); }
 static inline uint64_t slot_of(uint32_t h, uint32_t id) { return (uint64_t)h << 32 | id; }
 
 uint32_t mm_site_hash(const uintptr_t *pcs, int depth)
@@ -63,7 +65,7 @@ static bool grow_index(void)
     for (size_t i = 0; i < index_cap; i++) {
         if (!index_[i])
             continue;
-        size_t j = (index_[i] >> 32) & (cap - 1);
+        size_t j = slot_hash(index_[i]) & (cap - 1);
         while (t[j])
             j = (j + 1) & (cap - 1);
         t[j] = index_[i];
@@ -82,7 +84,7 @@ uint32_t mm_site_intern(const uintptr_t *pcs, int depth)
     uint32_t h = mm_site_hash(pcs, depth);
     size_t bytes = sizeof(struct site) + (size_t)depth * sizeof(uintptr_t);
     for (size_t j = index_cap ? h & (index_cap - 1) : 0; index_cap && index_[j]; j = (j + 1) & (index_cap - 1)) {
-        if (index_[j] >> 32 != h)
+        if (slot_hash(index_[j]) != h)
             continue;
         struct site *s = at(slot_id(index_[j]));
         if (s->depth == (uint64_t)depth && !memcmp(s->pc, pcs, (size_t)depth * sizeof *pcs))
