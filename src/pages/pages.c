@@ -7,9 +7,15 @@
  * empty, and is not cur, goes to the heap's few empty pages (reused for
  * any class) or back to the chain; cur pages that stayed empty, and the
  * empty ones kept, go back to the chain after a second without use, when
- * the thread next takes a slow path. A thread that ends gives its empty
- * pages back and leaves the others on a list of left pages (per class),
- * from which the next thread that needs a page of that class adopts one.
+ * the thread next takes a slow path. A thread that ends leaves its pages
+ * that hold blocks on a list of left pages (per class), from which the
+ * next thread that needs a page of that class adopts one, and its empty
+ * pages on a list of idle pages (per class), from which the next thread
+ * that needs a page of that class takes one as it is: threads that come
+ * and go pass their pages on, instead of cutting the chain into pieces and
+ * carving it again, and a page's blocks serve their class only, so that
+ * only the part of its memory that its class touched is resident. Idle
+ * pages go back to the chain after a second without use.
  * Remote frees to a full page wait on its remote list until its owner,
  * needing a page, looks there before it takes a new one. */
 #include "pages.h"
@@ -36,6 +42,7 @@ static bool key_ok;
 /* Under the lock: */
 static struct mm_theap *heaps, *spare_heaps;
 static struct mm_page *left[MM_PG_NCLS];
+static struct mm_page *idle[MM_PG_NCLS]; /* empty, left by threads that ended; newest first */
 static struct mm_page *all_pages;       /* every page: the readers' list */
 
 /* Doubly linked lists through the fields next and prev of each node (the
@@ -374,8 +381,18 @@ static bool has_room(const struct mm_page *pg)
     return pg->free || pg->fresh < pg->cap || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
 }
 
-/* A page of class cls for th: one left by an ended thread, an empty one
- * of th's, or a new one from the chain. NULL: no memory, or re-entered. */
+/* An empty page that no thread owns to the idle list of its class (lock
+ * held). */
+static void idle_put(struct mm_page *pg)
+{
+    pg->owner = NULL;
+    pg->empty_ms = mm_os_coarse_ms();
+    push_page(&idle[pg->cls], pg, MM_PG_LEFT);
+}
+
+/* A page of class cls for th: an empty one of th's, one left by an ended
+ * thread with room, an idle one, or a new one from the chain. NULL: no
+ * memory, or re-entered. */
 static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
 {
     size_t bytes = page_bytes(cls);
@@ -397,6 +414,8 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         if (pg->rebuild)
             rebuild(pg);
         collect(pg);
+    } else if ((pg = idle[cls]) != NULL) {
+        unlink_page(&idle[cls], pg);
     } else if ((pg = record_new()) != NULL) {
         inside = true;
         mm_chunk *c = mm_heap_memalign_chunk(bytes, (size_t)1 << MM_PG_GRAIN, "malloc");
@@ -446,6 +465,8 @@ static void drop_empty(struct mm_theap *th, uint64_t since)
     }
 }
 
+static void tidy_left(uint64_t before);
+
 static void sweep(struct mm_theap *th)
 {
     uint64_t now = mm_os_coarse_ms();
@@ -455,6 +476,7 @@ static void sweep(struct mm_theap *th)
     if (!mm_lock())
         return;
     drop_empty(th, now - SWEEP_MS);
+    tidy_left(now - SWEEP_MS);
     mm_unlock();
 }
 
@@ -602,7 +624,7 @@ static void leave_pages(struct mm_page *pg)
         if (pg != &none) {
             collect(pg);
             if (!pg->used) {
-                give_back(pg);
+                idle_put(pg);
             } else {
                 pg->owner = NULL;
                 push_page(&left[pg->cls], pg, MM_PG_LEFT);
@@ -634,8 +656,6 @@ static void abandon(struct mm_theap *th)
     spare_heaps = th;
 }
 
-static void tidy_left(void);
-
 static void thread_end(void *arg)
 {
     struct mm_theap *th = arg;
@@ -646,8 +666,9 @@ static void thread_end(void *arg)
         return;
     abandon(th);
     /* the pages left before, which other threads' frees may have emptied
-     * since: back to the chain now, not when a thread adopts them */
-    tidy_left();
+     * since: idle now, not when a thread adopts them; and the idle pages
+     * that no thread took for a second back to the chain */
+    tidy_left(mm_os_coarse_ms() - SWEEP_MS);
     mm_unlock();
 }
 
@@ -745,9 +766,10 @@ static void count_page(const struct mm_page *pg, struct mm_summary *s)
     s->cached_bytes += (pg->fresh - live) * pg->size;
 }
 
-/* Left pages: their remote frees taken back, the emptied ones given back
- * to the chain (lock held: the lock holder stands in for their owner). */
-static void tidy_left(void)
+/* Left pages: their remote frees taken back, the emptied ones idle; idle
+ * pages empty since `before` back to the chain (lock held: the lock holder
+ * stands in for their owner). */
+static void tidy_left(uint64_t before)
 {
     bool was = inside;
     inside = true;
@@ -759,6 +781,14 @@ static void tidy_left(void)
             collect(pg);
             if (!pg->used) {
                 unlink_page(&left[c], pg);
+                idle_put(pg);
+            }
+        }
+    for (unsigned c = 0; c < MM_PG_NCLS; c++)
+        for (struct mm_page *pg = idle[c], *next; pg; pg = next) {
+            next = pg->next;
+            if (pg->empty_ms <= before) {
+                unlink_page(&idle[c], pg);
                 give_back(pg);
             }
         }
@@ -768,7 +798,7 @@ static void tidy_left(void)
 void mm_pages_summarize(struct mm_summary *s)
 {
     if (mm_pages_on && !inside)
-        tidy_left();
+        tidy_left(mm_os_coarse_ms() - SWEEP_MS);
     mm_summarize(s);
     for (struct mm_page *pg = all_pages; pg; pg = pg->all_next)
         count_page(pg, s);
@@ -778,7 +808,7 @@ void mm_pages_flush(void)
 {
     if (!mm_pages_on || inside)
         return;
-    tidy_left();
+    tidy_left(UINT64_MAX);
     /* this thread's empty pages, unless a call of its own is working on them */
     struct mm_theap *th = claim();
     if (th) {
@@ -802,7 +832,7 @@ void mm_pages_flush(void)
 void mm_pages_after_fork_child(void)
 {
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
-        left[c] = NULL;
+        left[c] = idle[c] = NULL;
     for (struct mm_page *pg = all_pages; pg; pg = pg->all_next) {
         if (own && pg->owner == own)
             continue;

@@ -1,9 +1,10 @@
 /* Threads that come and go by the thousand: each allocates from pages of
  * its own, passes blocks to threads that live after it through a shared
  * ring, frees blocks that earlier threads allocated, and exits. Its empty
- * pages go back to the chain and the others are left for later threads to
- * adopt, so nothing leaks and the heap does not grow with the number of
- * threads that have lived. Every round's threads hold their blocks at the
+ * pages wait, idle, for later threads to lay out again (and go back to the
+ * chain after a second without use) and the others are left for later
+ * threads to adopt, so nothing leaks and the heap does not grow with the
+ * number of threads that have lived. Every round's threads hold their blocks at the
  * same moment (a barrier), so every round reaches the same peak whatever
  * the scheduler does. */
 #include "helper.h"
@@ -90,10 +91,13 @@ int main(void)
     CHECK(b.heap_bytes <= breath + (8u << 20));
     CHECK(rss_bytes() <= rss0 + (8u << 20));
     /* the ring's blocks freed: the pages the ended threads left, emptied,
-     * are back in the chain, and only the main thread's hold free blocks */
+     * are found idle by the heap's summary, which a second later gives them
+     * back to the chain; then only the main thread's hold free blocks */
     for (int i = 0; i < RING; i++)
         pass(NULL, (unsigned)i);
     struct mymalloc_heap_info c;
+    mymalloc_heap_info(&c);
+    usleep(1100 * 1000);
     mymalloc_heap_info(&c);
     printf("after the ring: live %zu, cached %zu\n", c.live_blocks, c.cached_blocks);
     CHECK(c.live_blocks + RING <= a.live_blocks + 5);
