@@ -768,9 +768,15 @@ static void count_page(const struct mm_page *pg, struct mm_summary *s)
 
 /* Left pages: their remote frees taken back, the emptied ones idle; idle
  * pages empty since `before` back to the chain (lock held: the lock holder
- * stands in for their owner). */
+ * stands in for their owner). The idle lists are walked at most every
+ * SWEEP_MS / 8, so that threads that end by the thousand at once do not
+ * each walk every page the others left, unless `before` is UINT64_MAX:
+ * then every idle page goes back. */
 static void tidy_left(uint64_t before)
 {
+    static uint64_t idle_walk_ms;
+    uint64_t now = mm_os_coarse_ms();
+    bool walk = before == UINT64_MAX || now - idle_walk_ms >= SWEEP_MS / 8;
     bool was = inside;
     inside = true;
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
@@ -784,7 +790,9 @@ static void tidy_left(uint64_t before)
                 idle_put(pg);
             }
         }
-    for (unsigned c = 0; c < MM_PG_NCLS; c++)
+    if (walk)
+        idle_walk_ms = now;
+    for (unsigned c = 0; walk && c < MM_PG_NCLS; c++)
         for (struct mm_page *pg = idle[c], *next; pg; pg = next) {
             next = pg->next;
             if (pg->empty_ms <= before) {
