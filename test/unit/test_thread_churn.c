@@ -1,12 +1,12 @@
 /* Threads that come and go by the thousand: each allocates from pages of
  * its own, passes blocks to threads that live after it through a shared
  * ring, frees blocks that earlier threads allocated, and exits. Its empty
- * pages wait, idle, for later threads to lay out again (and go back to the
- * chain after a second without use) and the others are left for later
- * threads to adopt, so nothing leaks and the heap does not grow with the
- * number of threads that have lived. Every round's threads hold their blocks at the
- * same moment (a barrier), so every round reaches the same peak whatever
- * the scheduler does. */
+ * pages wait, idle, for later threads that need their class (and go back
+ * to the chain after a second without use) and the others are left for
+ * later threads to adopt, so nothing leaks and the heap does not grow with
+ * the number of threads that have lived. Every round's threads hold their
+ * blocks at the same moment (a barrier), so every round reaches the same
+ * peak whatever the scheduler does. */
 #include "helper.h"
 
 #include <pthread.h>
