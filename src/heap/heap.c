@@ -298,8 +298,9 @@ static size_t release_chunk(mm_chunk *c)
 /* Free memory inside the heap that may be resident goes back when the
  * program has given back much of what it used: when what is in use has
  * fallen to a third of its peak since the last purge, or is less than a
- * quarter of the free memory that may be resident; and that free memory is
- * more than a quarter of what is in use (and four times trim_threshold);
+ * quarter of the free memory that may be resident (top included); and
+ * that free memory is more than a quarter of what is in use (and four
+ * times trim_threshold);
  * and at most once a second. The free chunks big enough to hold whole pages release
  * them, largest first. A program that frees most of its memory gets it
  * back; one that keeps churning through a heap of the same size does not
@@ -313,10 +314,13 @@ static void purge(const char *fn)
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_csize(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
-    size_t limit = used / 4;
+    /* top's dirty bytes count too: a free that lands in a bin must not
+     * leave the memory above it resident because top was trimmed a moment
+     * before the rest of the program's frees reached it */
+    size_t limit = used / 4, dirty = H.free_dirty + H.top_dirty;
     if (limit < 4 * H.trim_threshold)
         limit = 4 * H.trim_threshold;
-    if (H.purging || H.free_dirty <= limit || (used > H.used_peak / 3 && H.free_dirty <= 4 * used))
+    if (H.purging || dirty <= limit || (used > H.used_peak / 3 && dirty <= 4 * used))
         return;
     /* At most once a second: a program that drops its data and builds it
      * again at once (many do) must not pay for page faults each time. The
