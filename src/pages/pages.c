@@ -390,6 +390,9 @@ static void idle_put(struct mm_page *pg)
     push_page(&idle[pg->cls], pg, MM_PG_LEFT);
 }
 
+static void tidy_left(void);
+static void idle_expire(uint64_t before);
+
 /* A page of class cls for th: an empty one of th's, one left by an ended
  * thread with room, an idle one, or a new one from the chain. NULL: no
  * memory, or re-entered. */
@@ -441,6 +444,9 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         pg->next = pg->prev = NULL;
         __atomic_store_n(&pg->owner, th, __ATOMIC_RELEASE);
     }
+    /* the idle pages that no thread took for a second back to the chain,
+     * where the purge sees them */
+    idle_expire(mm_os_coarse_ms() - SWEEP_MS);
     mm_unlock();
     return pg;
 }
@@ -465,8 +471,6 @@ static void drop_empty(struct mm_theap *th, uint64_t since)
     }
 }
 
-static void tidy_left(uint64_t before);
-
 static void sweep(struct mm_theap *th)
 {
     uint64_t now = mm_os_coarse_ms();
@@ -476,7 +480,8 @@ static void sweep(struct mm_theap *th)
     if (!mm_lock())
         return;
     drop_empty(th, now - SWEEP_MS);
-    tidy_left(now - SWEEP_MS);
+    tidy_left();
+    idle_expire(now - SWEEP_MS);
     mm_unlock();
 }
 
@@ -668,7 +673,8 @@ static void thread_end(void *arg)
     /* the pages left before, which other threads' frees may have emptied
      * since: idle now, not when a thread adopts them; and the idle pages
      * that no thread took for a second back to the chain */
-    tidy_left(mm_os_coarse_ms() - SWEEP_MS);
+    tidy_left();
+    idle_expire(mm_os_coarse_ms() - SWEEP_MS);
     mm_unlock();
 }
 
@@ -766,17 +772,10 @@ static void count_page(const struct mm_page *pg, struct mm_summary *s)
     s->cached_bytes += (pg->fresh - live) * pg->size;
 }
 
-/* Left pages: their remote frees taken back, the emptied ones idle; idle
- * pages empty since `before` back to the chain (lock held: the lock holder
- * stands in for their owner). The idle lists are walked at most every
- * SWEEP_MS / 8, so that threads that end by the thousand at once do not
- * each walk every page the others left, unless `before` is UINT64_MAX:
- * then every idle page goes back. */
-static void tidy_left(uint64_t before)
+/* Left pages: their remote frees taken back, the emptied ones idle (lock
+ * held: the lock holder stands in for their owner). */
+static void tidy_left(void)
 {
-    static uint64_t idle_walk_ms;
-    uint64_t now = mm_os_coarse_ms();
-    bool walk = before == UINT64_MAX || now - idle_walk_ms >= SWEEP_MS / 8;
     bool was = inside;
     inside = true;
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
@@ -790,23 +789,44 @@ static void tidy_left(uint64_t before)
                 idle_put(pg);
             }
         }
-    if (walk)
-        idle_walk_ms = now;
-    for (unsigned c = 0; walk && c < MM_PG_NCLS; c++)
+    inside = was;
+}
+
+/* Idle pages empty since `before` back to the chain (lock held). The idle
+ * lists are walked at most every SWEEP_MS / 8, so that threads that end or
+ * take pages by the thousand do not each walk every page the others left,
+ * unless `before` is UINT64_MAX: then every idle page goes back. */
+static void idle_expire(uint64_t before)
+{
+    static uint64_t walked_ms;
+    uint64_t now = mm_os_coarse_ms();
+    if (before != UINT64_MAX && now - walked_ms < SWEEP_MS / 8)
+        return;
+    walked_ms = now;
+    bool gave = false;
+    for (unsigned c = 0; c < MM_PG_NCLS; c++)
         for (struct mm_page *pg = idle[c], *next; pg; pg = next) {
             next = pg->next;
             if (pg->empty_ms <= before) {
                 unlink_page(&idle[c], pg);
                 give_back(pg);
+                gave = true;
             }
         }
-    inside = was;
+    /* Pages that no thread took for a second: the threads that used them
+     * are gone, and their memory goes back to the system now, as
+     * malloc_trim would give it (the purge's rule, made for a heap that
+     * breathes, may keep megabytes of it). */
+    if (gave && before != UINT64_MAX)
+        mm_heap_trim(mm_heap.top_pad);
 }
 
 void mm_pages_summarize(struct mm_summary *s)
 {
-    if (mm_pages_on && !inside)
-        tidy_left(mm_os_coarse_ms() - SWEEP_MS);
+    if (mm_pages_on && !inside) {
+        tidy_left();
+        idle_expire(mm_os_coarse_ms() - SWEEP_MS);
+    }
     mm_summarize(s);
     for (struct mm_page *pg = all_pages; pg; pg = pg->all_next)
         count_page(pg, s);
@@ -816,7 +836,8 @@ void mm_pages_flush(void)
 {
     if (!mm_pages_on || inside)
         return;
-    tidy_left(UINT64_MAX);
+    tidy_left();
+    idle_expire(UINT64_MAX);
     /* this thread's empty pages, unless a call of its own is working on them */
     struct mm_theap *th = claim();
     if (th) {

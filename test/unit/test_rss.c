@@ -2,6 +2,7 @@
  * size falls back near where it started. */
 #include "helper.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 enum { N = 100000 };
@@ -23,10 +24,47 @@ static void settle(size_t base, const char *what)
              h.live_bytes >> 10, h.released_bytes >> 10);
 }
 
+/* A worker thread: 200,000 small blocks, touched, all freed; then it
+ * ends, and its pages wait, idle, for another thread. */
+static void *worker(void *arg)
+{
+    (void)arg;
+    enum { M = 200000 };
+    char **mine = malloc(M * sizeof *mine);
+    for (int i = 0; i < M; i++) {
+        size_t n = 16 + (size_t)(i % 32) * 8;
+        mine[i] = malloc(n);
+        memset(mine[i], 1, 16);
+    }
+    for (int i = 0; i < M; i++)
+        free(mine[i]);
+    free(mine);
+    return NULL;
+}
+
 int main(void)
 {
     require_mymalloc();
     size_t base = rss_bytes();
+
+    /* Threads that allocate, free everything and end (first, on a fresh
+     * heap): no thread takes their pages for a second, and the next call
+     * that needs a page (here of a size the main thread has not used)
+     * gives them back to the system. */
+    char *keep = malloc(500);       /* the main thread has a heap of its own */
+    pthread_t t[8];
+    for (int k = 0; k < 8; k++)
+        CHECK(pthread_create(&t[k], NULL, worker, NULL) == 0);
+    for (int k = 0; k < 8; k++)
+        pthread_join(t[k], NULL);
+    CHECK(rss_bytes() > base + (20u << 20));
+    usleep(1100 * 1000);
+    void *volatile q = malloc(100);
+    free(q);
+    size_t after = rss_bytes();
+    if (after > base + (6u << 20))
+        FAIL("threads ended: resident size %zu KiB, %zu KiB at the start", after >> 10, base >> 10);
+    free(keep);
 
     /* ~200 MB of small and medium blocks, all touched, all freed. */
     for (int i = 0; i < N; i++) {
