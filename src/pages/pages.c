@@ -15,7 +15,8 @@
  * and go pass their pages on, instead of cutting the chain into pieces and
  * carving it again, and a page's blocks serve their class only, so that
  * only the part of its memory that its class touched is resident. Idle
- * pages go back to the chain after a second without use.
+ * pages go back to the chain after a second without use, and their
+ * memory to the system.
  * Remote frees to a full page wait on its remote list until its owner,
  * needing a page, looks there before it takes a new one. */
 #include "pages.h"
