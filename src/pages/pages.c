@@ -445,8 +445,7 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         pg->next = pg->prev = NULL;
         __atomic_store_n(&pg->owner, th, __ATOMIC_RELEASE);
     }
-    /* the idle pages that no thread took for a second back to the chain,
-     * where the purge sees them */
+    /* the idle pages that no thread took for a second go back */
     idle_expire(mm_os_coarse_ms() - SWEEP_MS);
     mm_unlock();
     return pg;
@@ -673,7 +672,7 @@ static void thread_end(void *arg)
     abandon(th);
     /* the pages left before, which other threads' frees may have emptied
      * since: idle now, not when a thread adopts them; and the idle pages
-     * that no thread took for a second back to the chain */
+     * that no thread took for a second go back */
     tidy_left();
     idle_expire(mm_os_coarse_ms() - SWEEP_MS);
     mm_unlock();
