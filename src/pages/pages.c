@@ -391,8 +391,8 @@ static void idle_put(struct mm_page *pg)
     push_page(&idle[pg->cls], pg, MM_PG_LEFT);
 }
 
-static void tidy_left(void);
-static void idle_expire(uint64_t before);
+static void tidy_left(bool all);
+static void idle_expire(bool all);
 
 /* A page of class cls for th: an empty one of th's, one left by an ended
  * thread with room, an idle one, or a new one from the chain. NULL: no
@@ -446,7 +446,7 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         __atomic_store_n(&pg->owner, th, __ATOMIC_RELEASE);
     }
     /* the idle pages that no thread took for a second go back */
-    idle_expire(mm_os_coarse_ms() - SWEEP_MS);
+    idle_expire(false);
     mm_unlock();
     return pg;
 }
@@ -480,8 +480,7 @@ static void sweep(struct mm_theap *th)
     if (!mm_lock())
         return;
     drop_empty(th, now - SWEEP_MS);
-    tidy_left();
-    idle_expire(now - SWEEP_MS);
+    tidy_left(false);
     mm_unlock();
 }
 
@@ -673,8 +672,7 @@ static void thread_end(void *arg)
     /* the pages left before, which other threads' frees may have emptied
      * since: idle now, not when a thread adopts them; and the idle pages
      * that no thread took for a second go back */
-    tidy_left();
-    idle_expire(mm_os_coarse_ms() - SWEEP_MS);
+    tidy_left(false);
     mm_unlock();
 }
 
@@ -772,9 +770,10 @@ static void count_page(const struct mm_page *pg, struct mm_summary *s)
     s->cached_bytes += (pg->fresh - live) * pg->size;
 }
 
-/* Left pages: their remote frees taken back, the emptied ones idle (lock
- * held: the lock holder stands in for their owner). */
-static void tidy_left(void)
+/* Left pages: their remote frees taken back, the emptied ones idle; then
+ * the idle pages that no thread took for a second go back (all of them:
+ * every idle page). Lock held: the lock holder stands in for their owner. */
+static void tidy_left(bool all)
 {
     bool was = inside;
     inside = true;
@@ -790,17 +789,18 @@ static void tidy_left(void)
             }
         }
     inside = was;
+    idle_expire(all);
 }
 
-/* Idle pages empty since `before` back to the chain (lock held). The idle
- * lists are walked at most every SWEEP_MS / 8, so that threads that end or
- * take pages by the thousand do not each walk every page the others left,
- * unless `before` is UINT64_MAX: then every idle page goes back. */
-static void idle_expire(uint64_t before)
+/* Idle pages empty for a second (all: every one) back to the chain (lock
+ * held). The idle lists are walked at most every SWEEP_MS / 8, unless all,
+ * so that threads that end or take pages by the thousand do not each walk
+ * every page the others left. */
+static void idle_expire(bool all)
 {
     static uint64_t walked_ms;
-    uint64_t now = mm_os_coarse_ms();
-    if (before != UINT64_MAX && now - walked_ms < SWEEP_MS / 8)
+    uint64_t now = mm_os_coarse_ms(), before = all ? UINT64_MAX : now - SWEEP_MS;
+    if (!all && now - walked_ms < SWEEP_MS / 8)
         return;
     walked_ms = now;
     bool gave = false;
@@ -817,16 +817,14 @@ static void idle_expire(uint64_t before)
      * are gone, and their memory goes back to the system now, as
      * malloc_trim would give it (the purge's rule, made for a heap that
      * breathes, may keep megabytes of it). */
-    if (gave && before != UINT64_MAX)
+    if (gave && !all)
         mm_heap_trim(mm_heap.top_pad);
 }
 
 void mm_pages_summarize(struct mm_summary *s)
 {
-    if (mm_pages_on && !inside) {
-        tidy_left();
-        idle_expire(mm_os_coarse_ms() - SWEEP_MS);
-    }
+    if (mm_pages_on && !inside)
+        tidy_left(false);
     mm_summarize(s);
     for (struct mm_page *pg = all_pages; pg; pg = pg->all_next)
         count_page(pg, s);
@@ -836,8 +834,7 @@ void mm_pages_flush(void)
 {
     if (!mm_pages_on || inside)
         return;
-    tidy_left();
-    idle_expire(UINT64_MAX);
+    tidy_left(true);
     /* this thread's empty pages, unless a call of its own is working on them */
     struct mm_theap *th = claim();
     if (th) {
