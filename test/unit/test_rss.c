@@ -49,8 +49,9 @@ int main(void)
 
     /* Threads that allocate, free everything and end (first, on a fresh
      * heap): no thread takes their pages for a second, and the next call
-     * that needs a page (here of a size the main thread has not used)
-     * gives them back to the system. */
+     * that needs a page (here of 30,000 bytes, a size no call on the main
+     * thread has used, glibc's own for the threads included) gives them
+     * back to the system. */
     char *keep = malloc(500);       /* the main thread has a heap of its own */
     pthread_t t[8];
     for (int k = 0; k < 8; k++)
@@ -59,7 +60,7 @@ int main(void)
         pthread_join(t[k], NULL);
     CHECK(rss_bytes() > base + (20u << 20));
     usleep(1100 * 1000);
-    void *volatile q = malloc(100);
+    void *volatile q = malloc(30000);
     free(q);
     size_t after = rss_bytes();
     if (after > base + (6u << 20))
