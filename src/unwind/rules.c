@@ -426,24 +426,47 @@ static uint64_t pack(const struct rule *ru, uintptr_t addr)
 /* The rules already decoded (unwind.h): an entry is written by the one
  * thread that claimed it (key BUSY meanwhile). */
 #define BUSY ((uintptr_t)1)
-struct mm_rule_entry mm_rules[MM_NRULES];
+struct mm_rule_entry mm_rules[MM_NRULES] __attribute__((aligned(64)));   /* (a pair in one line) */
 
-/* A rule not in the table yet: decoded, and kept if its entry is free to
- * claim. An address in no loaded object gets R_DATA, not kept (a later
- * dlopen may put code there). */
-uint64_t mm_unwind_rule_slow(uintptr_t addr, uintptr_t k)
+/* A rule not in its entry: found in the entry beside it (the other half
+ * of the pair that shares its cache line), or decoded and kept. Two
+ * addresses whose entries collide, and that a program's stacks go through
+ * in turn, each keep their rule so: the first comer in its own entry, the
+ * other beside it, instead of each throwing the other out (cc1 on a
+ * 500-function file decoded 32,149 rules for some 13,000 addresses with
+ * one entry each). An address in no loaded object gets R_DATA, not kept
+ * (a later dlopen may put code there). */
+static bool read_entry(size_t i, uintptr_t addr, uint64_t *v)
 {
-    struct dl_find_object fo;
-    if (_dl_find_object((void *)addr, &fo) != 0)
-        return (uint64_t)R_DATA << 40;
-    struct rule ru;
-    decode_rule(&fo, addr, &ru);
-    uint64_t v = pack(&ru, addr);
-    size_t i = mm_rule_slot(addr);
+    uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_ACQUIRE);
+    *v = __atomic_load_n(&mm_rules[i].val, __ATOMIC_RELAXED);
+    return k == addr && *v >> 48 == (addr & 0xffff);
+}
+
+/* Writes v for addr into entry i if no other thread is writing it. */
+static void write_entry(size_t i, uintptr_t addr, uint64_t v)
+{
+    uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_RELAXED);
     if (k != BUSY && __atomic_compare_exchange_n(&mm_rules[i].key, &k, BUSY, false, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_RELAXED)) {
         __atomic_store_n(&mm_rules[i].val, v, __ATOMIC_RELAXED);
         __atomic_store_n(&mm_rules[i].key, addr, __ATOMIC_RELEASE);
     }
+}
+
+uint64_t mm_unwind_rule_slow(uintptr_t addr, uintptr_t k)
+{
+    size_t i = mm_rule_slot(addr);
+    uint64_t v;
+    if (read_entry(i ^ 1, addr, &v))
+        return v;
+    struct dl_find_object fo;
+    if (_dl_find_object((void *)addr, &fo) != 0)
+        return (uint64_t)R_DATA << 40;
+    struct rule ru;
+    decode_rule(&fo, addr, &ru);
+    v = pack(&ru, addr);
+    /* its own entry when free, else the one beside it */
+    write_entry(k == 0 ? i : i ^ 1, addr, v);
     return v;
 }
