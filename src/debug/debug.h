@@ -189,8 +189,10 @@ uint32_t mm_site_intern_known(const uintptr_t *pcs, int depth, uint64_t key);
  * away from its stack): the bytes its live blocks hold, and at the peak. */
 struct mm_site_tally {
     int64_t bytes, at_peak;
+    int64_t counted;         /* what the tree's running totals hold of its bytes */
     uint32_t seen;           /* the peak's epoch at_peak belongs to */
     uint32_t leaf;           /* its node in the profile's tree, 0: not made yet */
+    uint32_t changed;        /* the round it is listed as changed in */
 };
 struct mm_site_tally *mm_site_tally(uint32_t id);           /* NULL for 0 */
 uint32_t mm_site_next(uint32_t id);     /* the site after id (0: the first), 0 after the last */

@@ -11,6 +11,13 @@
  * child is always made after its parent), and only the nodes worth
  * showing are read.
  *
+ * A snapshot of the heap as it is adds up only what changed since the one
+ * before: each node keeps a running total (live), and the sites whose
+ * bytes changed since the last snapshot are listed as they change, so
+ * that a snapshot costs the paths of those sites, not of every site that
+ * holds bytes (a large program holds thousands, and takes hundreds of
+ * snapshots).
+ *
  * The peak is exact, at no cost per call: whenever the heap grows past its
  * peak, the epoch moves on, and every site is then, implicitly, at its
  * peak value. A site keeps the value it had at the latest peak the first
@@ -130,8 +137,22 @@ static int64_t *sum;
 static uint32_t *mark, marked;
 static size_t sum_cap, mark_cap;
 
+/* The running totals (see the top of the file): the sites changed since
+ * the last snapshot, in this round; `exact` cleared when a site's path
+ * could not be made or listed (no memory): the totals are then added up
+ * anew, as for the peak. */
+static int64_t *live;
+static size_t live_cap;
+static uint32_t *changed, round_ = 1;
+static size_t nchanged, changed_cap;
+static int64_t no_site_counted;
+static bool running = true;
+static bool from_live;             /* cut() reads live, not sum */
+
 static inline int64_t sum_of(uint32_t i)
 {
+    if (from_live)
+        return live[i];
     return mark[i] == marked ? sum[i] : 0;
 }
 
@@ -179,6 +200,57 @@ static bool add_up(bool peak_values)
     return true;
 }
 
+/* Adds v to node i's running total and every node's above it. */
+static void add_live(uint32_t i, int64_t v)
+{
+    for (;;) {
+        live[i] += v;
+        if (!i)
+            return;
+        i = nodes[i].parent;
+    }
+}
+
+/* The running totals brought up to now, from the sites changed since the
+ * last snapshot; false when they cannot be (no memory: they are then
+ * given up for good). */
+static bool bring_up_to_date(void)
+{
+    if (!running)
+        return false;
+    for (size_t k = 0; k < nchanged; k++) {
+        struct mm_site_tally *t = mm_site_tally(changed[k]);
+        int64_t v = t->bytes - t->counted;
+        if (!v)
+            continue;
+        leaf_of(changed[k], t);
+        if (!t->leaf || !mm_os_room_own((void **)&live, &live_cap, nnodes, sizeof *live)) {
+            running = false;     /* (a path half made: it may go elsewhere next time) */
+            return false;
+        }
+        add_live(t->leaf, v);
+        t->counted = t->bytes;
+    }
+    nchanged = 0;
+    round_++;
+    if (!mm_os_room_own((void **)&live, &live_cap, nnodes, sizeof *live)) {
+        running = false;
+        return false;
+    }
+    add_live(0, no_site.bytes - no_site_counted);
+    no_site_counted = no_site.bytes;
+    return true;
+}
+
+/* Whether node a comes before node b among their siblings: more bytes,
+ * or as many at a lower address (so that the order does not depend on
+ * when the nodes were made). */
+static bool before(uint32_t a, uint32_t b)
+{
+    int64_t x = sum_of(a), y = sum_of(b);
+    return x > y || (x == y && nodes[a].pc < nodes[b].pc);
+}
+
 /* Appends node i's cut tree (i itself already appended at index at), by
  * the totals in sum. `top` is where the scratch stack is free. False
  * without memory. */
@@ -204,8 +276,8 @@ static bool cut(uint32_t i, size_t at, int64_t floor, size_t top)
             places++;
         }
     }
-    for (size_t a = 1; a < k; a++)            /* by bytes, largest first */
-        for (size_t b = a; b > 0 && sum_of(kids[b]) > sum_of(kids[b - 1]); b--) {
+    for (size_t a = 1; a < k; a++)            /* by bytes, largest first (then by address) */
+        for (size_t b = a; b > 0 && before(kids[b], kids[b - 1]); b--) {
             uint32_t t = kids[b];
             kids[b] = kids[b - 1];
             kids[b - 1] = t;
@@ -238,7 +310,9 @@ static bool take(struct snap *s, bool peak_values)
     s->count = 0;
     if (s->heap <= 0 || !ready())
         return true;
-    if (!add_up(peak_values) || !mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
+    from_live = !peak_values && bring_up_to_date();
+    if ((!from_live && !add_up(peak_values)) ||
+        !mm_os_room_own((void **)&tnodes, &tnodes_cap, ntnodes + 1, sizeof *tnodes))
         return false;
     tnodes[ntnodes++] = (struct tnode){ 0, s->heap, 0, 0 };
     int64_t floor = s->heap / THRESHOLD ? s->heap / THRESHOLD : 1;
@@ -287,6 +361,14 @@ void mm_profile_charge(uint32_t site, int64_t bytes, int64_t overhead)
         t->seen = epoch;
     }
     t->bytes += bytes;
+    if (t->changed != round_ && t != &no_site && running) {
+        if (mm_os_room_own((void **)&changed, &changed_cap, nchanged + 1, sizeof *changed)) {
+            changed[nchanged++] = site;
+            t->changed = round_;
+        } else {
+            running = false;
+        }
+    }
     heap += bytes;
     extra += overhead;
     now += (uint64_t)(bytes < 0 ? -bytes : bytes);
