@@ -146,8 +146,9 @@ __attribute__((constructor)) static void start(void)
         mm_heap_use_options();
 #ifndef MM_NO_TOOLKIT
         toolkit = mm_debug_start();
-        if (mm_debug_records || (mm_opt.profile_sample && mm_opt.guard))
+        if ((mm_debug_records && !mm_debug_held) || (mm_opt.profile_sample && mm_opt.guard))
             mm_cache_fast_off = true;     /* blocks in the chain, with their records */
+        mm_pages_held = mm_debug_held;    /* (the exact profile alone: records in the pages' blocks) */
         mm_sample_pages = mm_opt.profile_sample && !mm_cache_fast_off;
 #endif
         mm_unlock();

@@ -32,6 +32,11 @@ extern bool mm_debug;
  * alone); without them, the fast paths stay on and only guarded blocks
  * are the toolkit's. */
 extern bool mm_debug_records;
+/* profile= alone (exact, no other option that keeps records): small
+ * blocks come from the pages, which leave them all to the toolkit
+ * (mm_pages_held), each with its record in its last bytes; only the
+ * profile's count takes the lock. */
+extern bool mm_debug_held;
 /* leaks=1 or check=1, without stats or trace (nothing to count): malloc
  * takes blocks from the thread caches without the lock; free does too
  * with leaks=1 alone (with check=1 it goes to the quarantine). */
@@ -108,6 +113,11 @@ static inline size_t mm_record_extra(void) { return MM_RECORD + (mm_opt.check ? 
 /* Writes a new block's record (n bytes asked for, its site) and, with
  * check=1, its patterns (zeros for calloc). */
 void mm_record_set(void *p, size_t n, int family, bool zero, uint32_t site);
+/* The same for a block p of page pg (mm_debug_held): its record is its
+ * last MM_RECORD bytes; NULL when it holds none. No pattern, no redzone
+ * (check=1 keeps its blocks in the chain). */
+struct mm_record *mm_record_of_page_block(const struct mm_page *pg, const void *p);
+void mm_record_set_page_block(const struct mm_page *pg, void *p, size_t n, int family, uint32_t site);
 /* The same for a block resized in place from old bytes to n: the record
  * moves to the new end; with check=1 the new bytes get MM_PAT_NEW and the
  * redzone is written again, and the bytes the program has are left. */

@@ -1,5 +1,5 @@
 /* paths.c -- malloc, free, realloc and malloc_usable_size while a
- * debugging option is on (stats, leaks, check, trace).
+ * debugging option is on (stats, leaks, check, trace, profile).
  *
  * Off, none of this runs: api.c branches here only on the slow paths, and
  * the fast paths never see a thread cache while it is on. On, every call
@@ -17,12 +17,18 @@
  * thread caches without the lock, and the stack ids from a memo of each
  * thread's (alloc_light); with leaks=1 alone they go back to the caches as
  * when quiet, with check=1 to the quarantine, and from there to the
- * caches of the threads that evict them. */
+ * caches of the threads that evict them.
+ *
+ * With the exact profile alone (mm_debug_held), blocks up to 32 KiB come
+ * from the pages, as when quiet, but every call comes here all the same
+ * (the pages leave their blocks to the toolkit): the record is the block's
+ * last 16 bytes, and the lock is taken only to count the call in the
+ * profile. Bigger and aligned blocks go through the chain, as above. */
 #include "debug.h"
 
 #include <string.h>
 
-bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_started;
+bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_held, mm_debug_started;
 
 bool mm_debug_start(void)
 {
@@ -33,6 +39,8 @@ bool mm_debug_start(void)
     mm_debug = mm_debug_records || mm_opt.guard || mm_opt.profile[0];
     mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0] &&
                      !mm_profile_exact();
+    mm_debug_held = mm_profile_exact() && !mm_opt.stats && !mm_opt.leaks && !mm_opt.check && !mm_opt.trace[0] &&
+                    !mm_opt.guard;
     return mm_debug;
 }
 
@@ -110,6 +118,31 @@ static void *alloc_light(size_t n, size_t extra, int call, int family, const cha
     return set_up(p, n, call, family, site);
 }
 
+/* profile= alone (mm_debug_held): a small block from this thread's pages,
+ * its record in its last bytes; the lock is taken for the profile's count
+ * only. NULL: the chain's way (the pages cannot serve it now, or a signal
+ * handler came in while its thread holds the lock). */
+static void *held_alloc(size_t n, int call, int family, const char *fn, const uintptr_t *pcs, int depth,
+                        uint64_t key)
+{
+    void *p = mm_pages_take(n + MM_RECORD);
+    if (!p)
+        return NULL;
+    struct mm_page *pg = mm_page_of(p);
+    if (!mm_enter()) {
+        mm_pages_give(pg, p, fn);
+        return NULL;
+    }
+    uint32_t site = mm_site_intern_known(pcs, depth, key);
+    mm_record_set_page_block(pg, p, n, family, site);
+    mm_count_alloc(call, n, true);
+    mm_count_live(site, n, pg->size - n, 1);
+    mm_leave();
+    if (call == MM_CALL_CALLOC)
+        memset(p, 0, n);
+    return p;
+}
+
 /* old: for realloc, the block being replaced (for the trace). */
 static void *alloc(size_t n, size_t align, int call, int family, const void *old)
 {
@@ -121,6 +154,10 @@ static void *alloc(size_t n, size_t align, int call, int family, const void *old
     bool fits = mm_fits(n, align, extra) && n <= MM_RECORD_MAX;
     if (mm_debug_light && fits && align <= MM_ALIGN)
         return alloc_light(n, extra, call, family, fn, pcs, depth);
+    void *held;
+    if (mm_debug_held && fits && align <= MM_ALIGN && n <= MM_PG_MAX - MM_RECORD &&
+        (held = held_alloc(n, call, family, fn, pcs, depth, key)))
+        return held;
     if (!mm_enter())
         return fits ? mm_reentered_alloc(n + extra, align, fn) : mm_enomem();
     void *p = NULL;
@@ -234,6 +271,36 @@ static void free_locked(void *p, int call, const uintptr_t *pcs, int depth, int 
     mm_free_plain(c, fn);
 }
 
+/* Block p of page pg with mm_debug_held, checked as free's inline path
+ * checks a page's block (fn names the call in a report): its record (NULL
+ * for none) and, in *n, the bytes asked for. */
+static struct mm_record *held_block(struct mm_page *pg, const void *p, const char *fn, size_t *n)
+{
+    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
+        mm_pages_bad_free(pg, p, fn);
+    struct mm_record *m = mm_record_of_page_block(pg, p);
+    *n = m ? mm_record_asked(m) : pg->size - MM_RECORD;
+    return m;
+}
+
+/* The same for a block p of page pg with mm_debug_held (lock not held). A
+ * signal handler's free while its thread holds the lock frees the block,
+ * but the profile keeps its bytes. */
+static void held_free(struct mm_page *pg, void *p, int call, int family, size_t sized)
+{
+    const char *fn = call == MM_CALL_FREE ? freer[family] : names[call];
+    size_t n;
+    struct mm_record *m = held_block(pg, p, fn, &n);
+    mm_family_check(p, m, family, sized, fn);
+    if (mm_enter()) {
+        if (call == MM_CALL_FREE)
+            mm_count_free(n);
+        mm_count_live(m ? m->alloc_site : 0, n, pg->size - n, -1);
+        mm_leave();
+    }
+    mm_pages_give(pg, p, fn);
+}
+
 static void guard_free(void *p, int family, size_t sized)
 {
     uintptr_t pcs[64];
@@ -267,6 +334,11 @@ void mm_debug_free(void *p, int family, size_t sized)
 {
     if (!p)
         return;
+    struct mm_page *pg;
+    if (mm_debug_held && (pg = mm_page_of(p)) != NULL) {
+        held_free(pg, p, MM_CALL_FREE, family, sized);
+        return;
+    }
     if (mm_opt.profile_sample && MM_UNLIKELY(mm_sample_maybe(p)))
         mm_sample_forget(p);     /* then freed as any block is */
     if (guarded(p)) {
@@ -305,6 +377,12 @@ size_t mm_debug_usable(const void *p)
 {
     if (!p)
         return 0;
+    struct mm_page *pg;
+    if (mm_debug_held && (pg = mm_page_of(p)) != NULL) {
+        size_t n;
+        held_block(pg, p, "malloc_usable_size", &n);
+        return n;
+    }
     if (mm_pages_on && mm_page_of(p))
         return mm_usable_size(p);    /* guard alone keeps the pages on: theirs */
     if (guarded(p)) {
@@ -363,8 +441,43 @@ static void *sample_realloc(void *p, size_t n)
     return q;
 }
 
+/* realloc of a block p of page pg with mm_debug_held: it stays while n
+ * fits and is not much smaller (as when quiet), its record rewritten;
+ * else it moves. */
+static void *held_realloc(struct mm_page *pg, void *p, size_t n)
+{
+    size_t old;
+    struct mm_record *m = held_block(pg, p, "realloc", &old);
+    mm_family_check(p, m, MM_FAMILY_MALLOC, 0, "realloc");
+    if (n + MM_RECORD <= pg->size && (n + MM_RECORD > pg->size / 2 || pg->size <= 128)) {
+        uintptr_t pcs[64];
+        uint64_t key;
+        int depth = capture_known(pcs, &key);
+        if (mm_enter()) {
+            uint32_t site = mm_site_intern_known(pcs, depth, key);
+            mm_count_alloc(MM_CALL_REALLOC, n, true);
+            mm_count_live(m ? m->alloc_site : 0, old, pg->size - old, -1);
+            mm_count_live(site, n, pg->size - n, 1);
+            mm_record_set_page_block(pg, p, n, MM_FAMILY_MALLOC, site);
+            mm_leave();
+            return p;
+        }
+    }
+    if (!mm_fits(n, MM_ALIGN, MM_RECORD))
+        return mm_enomem();      /* the old block stays */
+    void *q = alloc(n, MM_ALIGN, MM_CALL_REALLOC, MM_FAMILY_MALLOC, p);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    held_free(pg, p, MM_CALL_REALLOC, MM_FAMILY_MALLOC, 0);
+    return q;
+}
+
 void *mm_debug_realloc(void *p, size_t n)
 {
+    struct mm_page *pg;
+    if (mm_debug_held && p && n && (pg = mm_page_of(p)) != NULL)
+        return held_realloc(pg, p, n);
     if (p && n && mm_opt.profile_sample && !mm_debug_records && !guarded(p))
         return sample_realloc(p, n);
     /* guard alone keeps the pages on: a block of theirs is resized by them */

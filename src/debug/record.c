@@ -35,6 +35,27 @@ static struct mm_record *write_record(void *p, size_t n, int family, uint32_t si
     return m;
 }
 
+/* A page block's record (profile= alone: mm_debug_held) is its last 16
+ * bytes, its tag keyed by the block's own address. */
+static struct mm_record *page_record_at(const struct mm_page *pg, const void *p)
+{
+    return (struct mm_record *)((char *)p + pg->size - MM_RECORD);
+}
+
+struct mm_record *mm_record_of_page_block(const struct mm_page *pg, const void *p)
+{
+    struct mm_record *m = page_record_at(pg, p);
+    return m->word >> 48 == mm_keyed((uintptr_t)p, mm_ro.record_key) >> 48 ? m : NULL;
+}
+
+void mm_record_set_page_block(const struct mm_page *pg, void *p, size_t n, int family, uint32_t site)
+{
+    struct mm_record *m = page_record_at(pg, p);
+    m->word = n | (uint64_t)family << 46 | (mm_keyed((uintptr_t)p, mm_ro.record_key) >> 48) << 48;
+    m->alloc_site = site;
+    m->pid = (uint32_t)mm_os_pid();
+}
+
 void mm_record_set(void *p, size_t n, int family, bool zero, uint32_t site)
 {
     struct mm_record *m = write_record(p, n, family, site);

@@ -577,11 +577,10 @@ void mm_pages_tick(void)
     }
 }
 
-void mm_pages_moved(struct mm_page *pg)
+/* A page of th's (th claimed) that is not cur, and ran empty or is full no
+ * more, to its list. */
+static void moved(struct mm_theap *th, struct mm_page *pg)
 {
-    if (pg->owner != mm_th)
-        return;                  /* a signal handler's free: the page moves later */
-    struct mm_theap *th = claim();
     if (pg->used == 0 && pg->where != MM_PG_CUR) {
         pg->empty_ms = mm_os_coarse_ms();
         unlink_page(list_of(th, pg), pg);
@@ -598,10 +597,20 @@ void mm_pages_moved(struct mm_page *pg)
         unlink_page(&th->full[pg->cls], pg);
         push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);
     }
+}
+
+void mm_pages_moved(struct mm_page *pg)
+{
+    if (pg->owner != mm_th)
+        return;                  /* a signal handler's free: the page moves later */
+    struct mm_theap *th = claim();
+    moved(th, pg);
     unclaim(th);
 }
 
-void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
+/* p, a block of pg, freed by a thread other than its owner: onto the
+ * page's remote list. */
+static void push_remote(struct mm_page *pg, void *p, const char *fn)
 {
     if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
         mm_pages_bad_free(pg, p, fn);
@@ -617,6 +626,14 @@ void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
     if (o && __atomic_load_n(&pg->where, __ATOMIC_RELAXED) == MM_PG_FULL &&
         !__atomic_load_n(&o->remote_hint[cls], __ATOMIC_RELAXED))
         __atomic_store_n(&o->remote_hint[cls], 1, __ATOMIC_RELAXED);
+}
+
+bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
+{
+    if (mm_pages_held)
+        return false;            /* the toolkit's: it gives the block back (mm_pages_give) */
+    push_remote(pg, p, fn);
+    return true;
 }
 
 /* ---- thread heaps */
@@ -706,7 +723,7 @@ static struct mm_theap *make_heap(void)
 
 void *mm_pages_malloc_nofast(size_t n)
 {
-    if (!mm_pages_on || n > MM_PG_MAX)
+    if (!mm_pages_on || mm_pages_held || n > MM_PG_MAX)
         return NULL;
     struct mm_theap *th = mm_th;
     if (th == &mm_th_none) {
@@ -724,7 +741,7 @@ void *mm_pages_malloc_nofast(size_t n)
 
 void *mm_pages_memalign(size_t n, size_t align)
 {
-    if (align > ((size_t)1 << MM_PG_GRAIN) || n > MM_PG_MAX)
+    if (align > ((size_t)1 << MM_PG_GRAIN) || n > MM_PG_MAX || mm_pages_held)
         return NULL;
     /* the smallest class that holds n and is a multiple of align: its
      * blocks lie at multiples of their size from a 4 KiB boundary */
@@ -736,6 +753,48 @@ void *mm_pages_memalign(size_t n, size_t align)
     size_t size = mm_pg_class_size(cls);
     void *p = mm_pages_malloc(size);
     return p ? p : mm_pages_malloc_nofast(size);
+}
+
+/* ---- the toolkit's way (mm_pages_held) */
+
+bool mm_pages_held;
+static __thread bool held_busy MM_TLS;   /* a take or a give works on this thread's heap */
+
+void *mm_pages_take(size_t n)
+{
+    if (!mm_pages_on || n > MM_PG_MAX || held_busy || gone)
+        return NULL;
+    struct mm_theap *th = own;
+    if (!th && !(th = make_heap()))
+        return NULL;
+    held_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    void *r = refill(th, mm_pg_class(n));
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    held_busy = false;
+    return r;
+}
+
+void mm_pages_give(struct mm_page *pg, void *p, const char *fn)
+{
+    struct mm_theap *th = own;
+    if (pg->owner != th || !th || held_busy) {
+        push_remote(pg, p, fn);  /* (a signal handler's free on the owner: taken back later) */
+        return;
+    }
+    held_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    long i = mm_pg_bit(pg, p);
+    if (!mm_pg_allocated(pg, i))
+        mm_pages_bad_free(pg, p, fn);
+    pg->bits[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+    *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
+    pg->free = (uintptr_t)p;
+    uint32_t used = --pg->used;
+    if (pg->where != MM_PG_CUR && (used == 0 || pg->where == MM_PG_FULL))
+        moved(th, pg);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    held_busy = false;
 }
 
 /* ---- what the rest of the allocator asks */

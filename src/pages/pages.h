@@ -130,6 +130,19 @@ extern struct mm_theap mm_th_none;
 extern bool mm_pages_on;
 void mm_pages_start(void);
 
+/* The toolkit takes every small block itself (the exact profile alone,
+ * set at start): the fast paths leave them all to it (this thread's heap
+ * stays mm_th_none for them, and free's goes to mm_pages_free_remote,
+ * which says so), and it takes and gives them with these, lock not held.
+ * take: a block of n's class from this thread's heap; NULL when the
+ * chain must serve n (too big, no memory, or a signal handler that came
+ * in while its thread takes or gives). give: p, a block of pg, checked
+ * and freed (another thread's, or in such a signal handler: onto its
+ * remote list). */
+extern bool mm_pages_held;
+void *mm_pages_take(size_t n);
+void mm_pages_give(struct mm_page *pg, void *p, const char *fn);
+
 /* The slow paths. malloc's: the page of n's class ran dry, or this thread
  * has no heap yet (it is made); NULL when the pages cannot serve n now (a
  * signal handler came in while its thread works on its heap, the thread
@@ -141,7 +154,8 @@ void mm_pages_moved(struct mm_page *pg);
 /* n bytes aligned to align (a power of two up to 4 KiB) from a class whose
  * size align divides; NULL: not from the pages (the chain serves it). */
 void *mm_pages_memalign(size_t n, size_t align);
-void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
+/* false: the toolkit frees p itself (mm_pages_held). */
+bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
 /* Reports and aborts. */
 __attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn);
 __attribute__((noreturn, cold)) void mm_pages_bad_link(struct mm_page *pg, uintptr_t b);
@@ -240,10 +254,8 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
     if (MM_LIKELY(!pg))
         return false;
     struct mm_theap *th = mm_th;
-    if (MM_UNLIKELY(pg->owner != th)) {
-        mm_pages_free_remote(pg, p, fn);
-        return true;
-    }
+    if (MM_UNLIKELY(pg->owner != th))
+        return mm_pages_free_remote(pg, p, fn);
     mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     long i = mm_pg_bit(pg, p);

@@ -93,6 +93,25 @@ peak_sites() { TRACE_TOOL profile --folded "$1" | sort; }
     [ "$(peak_sites "$parent" | wc -l)" -eq 4 ]
 }
 
+@test "threads that free each other's blocks: the peak and the heap at exit are exact" {
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="profile=$T/p" "$BUILD/programs/peak_threads"
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 2p "$T/p")" = "cmd: $BUILD/programs/peak_threads" ]
+    # each of four threads made 212,000 bytes of small blocks and 50,000 of
+    # 5,000-byte ones (besides them: what glibc allocates for each thread)
+    run bash -c "'$BUILD/mymalloc-trace' profile --folded '$T/p' | grep thread_blocks | sort"
+    [ "${lines[0]}" = "clone3;start_thread;work;thread_blocks 200000" ]
+    [ "${lines[1]}" = "clone3;start_thread;work;thread_blocks 848000" ]
+    [ "${#lines[@]}" -eq 2 ]
+    peak=$(grep -B5 '^heap_tree=peak' "$T/p" | sed -n 's/^mem_heap_B=//p')
+    others=$((peak - 1048000))
+    [ "$others" -ge 0 ]
+    [ "$others" -lt 4096 ]
+    # at exit, after the frees across threads: every tenth small block
+    end=$(grep '^mem_heap_B=' "$T/p" | tail -1 | cut -d= -f2)
+    [ "$end" -eq $((70400 + others)) ]
+}
+
 @test "profile_signal=1: SIGUSR2 writes the profile while the program runs" {
     run env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="profile=$T/p:profile_signal=1" PEAK_SITES_PROFILE="$T/p" \
         "$BUILD/programs/peak_sites" signal
