@@ -200,6 +200,7 @@ struct mframe {
 struct memo {
     int n;                           /* frames 0..n kept, and the steps between them */
     int stop, stop_max, nout;        /* the walk stops at frame stop (-1: not known) with pcs out */
+    bool bp_used;                    /* a step before stop finds its frame by rbp (F_BP_IN) */
     uint64_t serial;
     uintptr_t fp, hi;
     uintptr_t out[MEMO_FRAMES];
@@ -274,6 +275,11 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
         /* the stack of last time, if every word read still holds */
         uintptr_t bp = r.bp;
         int k = 0, j = memo->stop;
+        if (!memo->bp_used) {
+            /* no step reads rbp: the return addresses are all the walk read */
+            while (k < j && *(const uintptr_t *)old[k].ra_at == old[k + 1].pc)
+                k++;
+        }
         for (; k < j; k++) {
             const struct mframe *f = &old[k];
             if (*(const uintptr_t *)f->ra_at != old[k + 1].pc ||
@@ -408,6 +414,9 @@ done:
         if (known && (memo->stop != m || memo->stop_max != max)) {
             memo->stop = m;
             memo->stop_max = max;
+            memo->bp_used = false;
+            for (int k = 0; k < m; k++)
+                memo->bp_used |= (memo->f[memo->cur][k].flags & F_BP_IN) != 0;
             memo->nout = n;
             __builtin_memcpy(memo->out, pcs, (size_t)n * sizeof *pcs);
         }
