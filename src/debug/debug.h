@@ -126,7 +126,14 @@ void mm_record_resized(void *p, size_t old, size_t n, uint32_t site);
  * freed by fn, of `expected`; sized: the size a sized delete names (or 0).
  * A mismatch is reported with the block's stack and this one, and the
  * program stops. */
-void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn);
+__attribute__((cold)) void mm_family_mismatch(const void *p, const struct mm_record *m, int expected, size_t sized,
+                                              const char *fn);
+static inline void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized,
+                                   const char *fn)
+{
+    if (m && (mm_record_family(m) != expected || (sized && sized != mm_record_asked(m))))
+        mm_family_mismatch(p, m, expected, sized, fn);
+}
 /* The record of the chunk c, whose header cannot be trusted: found by its
  * tag, where a chunk of c's could end before limit. NULL if none is. */
 struct mm_record *mm_record_find(const mm_chunk *c, uintptr_t limit);

@@ -80,15 +80,12 @@ void mm_redzone_check(const mm_chunk *c, const struct mm_record *m, const char *
     mm_error_end(m, false, fn, pcs, depth);
 }
 
-void mm_family_check(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn)
+/* (mm_family_check's report: m is a record, the block's own) */
+void mm_family_mismatch(const void *p, const struct mm_record *m, int expected, size_t sized, const char *fn)
 {
     static const char *const maker[] = { "malloc", "operator new", "operator new[]" };
-    if (!m)
-        return;                  /* a block without a record: nothing known */
     int family = mm_record_family(m);
     size_t n = mm_record_asked(m);
-    if (family == expected && (!sized || sized == n))
-        return;
     uintptr_t pcs[64];
     int depth = mm_stack_capture(pcs, (int)mm_opt.stack_depth);
     if (family != expected)

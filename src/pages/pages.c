@@ -769,7 +769,8 @@ void *mm_pages_take(size_t n)
         return NULL;
     held_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    void *r = refill(th, mm_pg_class(n));
+    unsigned cls = mm_pg_class(n);
+    void *r = th->cur[cls]->free ? pop(th->cur[cls]) : refill(th, cls);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     held_busy = false;
     return r;
