@@ -35,7 +35,8 @@ __thread struct mm_theap *mm_th MM_TLS = &mm_th_none;
 static __thread struct mm_theap *own MM_TLS;    /* claimed or not */
 static __thread bool gone MM_TLS;               /* the thread is ending */
 static __thread bool inside MM_TLS;             /* the pages' lists are being changed */
-bool mm_pages_on;
+static __thread bool held_busy MM_TLS;          /* mm_pages_held: a take or a give works on own */
+bool mm_pages_on, mm_pages_held;
 struct mm_page **mm_pmap[1u << 15];
 
 static pthread_key_t key;
@@ -757,9 +758,6 @@ void *mm_pages_memalign(size_t n, size_t align)
 
 /* ---- the toolkit's way (mm_pages_held) */
 
-bool mm_pages_held;
-static __thread bool held_busy MM_TLS;   /* a take or a give works on this thread's heap */
-
 void *mm_pages_take(size_t n)
 {
     if (!mm_pages_on || n > MM_PG_MAX || held_busy || gone)
@@ -895,13 +893,25 @@ void mm_pages_flush(void)
     if (!mm_pages_on || inside)
         return;
     tidy_left(true);
-    /* this thread's empty pages, unless a call of its own is working on them */
+    /* this thread's empty pages, unless a call of its own is working on them
+     * (with mm_pages_held, the fast paths never have the heap: own) */
     struct mm_theap *th = claim();
+    bool held = !th && mm_pages_held && own && !held_busy;
+    if (held) {
+        th = own;
+        held_busy = true;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
     if (th) {
         inside = true;
         drop_empty(th, UINT64_MAX);
         inside = false;
-        unclaim(th);
+        if (!held) {
+            unclaim(th);
+        } else {
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            held_busy = false;
+        }
     }
 }
 
