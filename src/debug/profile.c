@@ -138,9 +138,9 @@ static uint32_t *mark, marked;
 static size_t sum_cap, mark_cap;
 
 /* The running totals (see the top of the file): the sites changed since
- * the last snapshot, in this round; `exact` cleared when a site's path
- * could not be made or listed (no memory): the totals are then added up
- * anew, as for the peak. */
+ * the last snapshot, listed in this round; `running` cleared when a
+ * site's path could not be made or a site listed (no memory): every
+ * snapshot is then added up anew, as the peak is. */
 static int64_t *live;
 static size_t live_cap;
 static uint32_t *changed, round_ = 1;
