@@ -12,11 +12,20 @@
 #include <string.h>
 
 /* The tag tells a record from the program's bytes: a keyed mix of the
- * chunk's address, with keys of the records' own (the program can read
- * the tag: it must tell nothing of the headers' keys). */
-static uint64_t tag_of(const mm_chunk *c)
+ * address it belongs to (a chunk's, or a page block's), with keys of the
+ * records' own (the program can read the tag: it must tell nothing of the
+ * headers' keys). */
+static uint64_t tag_of(const void *owner)
 {
-    return mm_keyed((uintptr_t)c, mm_ro.record_key) >> 48;
+    return mm_keyed((uintptr_t)owner, mm_ro.record_key) >> 48;
+}
+
+static struct mm_record *fill(struct mm_record *m, const void *owner, size_t n, int family, uint32_t site)
+{
+    m->word = n | (uint64_t)family << 46 | tag_of(owner) << 48;
+    m->alloc_site = site;
+    m->pid = (uint32_t)mm_os_pid();
+    return m;
 }
 
 struct mm_record *mm_record_of(const mm_chunk *c)
@@ -28,11 +37,7 @@ struct mm_record *mm_record_of(const mm_chunk *c)
 static struct mm_record *write_record(void *p, size_t n, int family, uint32_t site)
 {
     mm_chunk *c = mm_chunk_of_mem(p);
-    struct mm_record *m = mm_record_at(c);
-    m->word = n | (uint64_t)family << 46 | tag_of(c) << 48;
-    m->alloc_site = site;
-    m->pid = (uint32_t)mm_os_pid();
-    return m;
+    return fill(mm_record_at(c), c, n, family, site);
 }
 
 /* A page block's record (profile= alone: mm_debug_held) is its last 16
@@ -45,15 +50,12 @@ static struct mm_record *page_record_at(const struct mm_page *pg, const void *p)
 struct mm_record *mm_record_of_page_block(const struct mm_page *pg, const void *p)
 {
     struct mm_record *m = page_record_at(pg, p);
-    return m->word >> 48 == mm_keyed((uintptr_t)p, mm_ro.record_key) >> 48 ? m : NULL;
+    return m->word >> 48 == tag_of(p) ? m : NULL;
 }
 
 void mm_record_set_page_block(const struct mm_page *pg, void *p, size_t n, int family, uint32_t site)
 {
-    struct mm_record *m = page_record_at(pg, p);
-    m->word = n | (uint64_t)family << 46 | (mm_keyed((uintptr_t)p, mm_ro.record_key) >> 48) << 48;
-    m->alloc_site = site;
-    m->pid = (uint32_t)mm_os_pid();
+    fill(page_record_at(pg, p), p, n, family, site);
 }
 
 void mm_record_set(void *p, size_t n, int family, bool zero, uint32_t site)

@@ -84,6 +84,30 @@ static inline void unclaim(struct mm_theap *th)
     mm_th = th;
 }
 
+/* The same for the slow paths that mm_pages_held leaves: with it, the
+ * fast paths never have this thread's heap (own), and held_busy says that
+ * a call of its own works on it. */
+static inline struct mm_theap *claim_own(void)
+{
+    if (!mm_pages_held)
+        return claim();
+    if (!own || held_busy)
+        return NULL;
+    held_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return own;
+}
+
+static inline void unclaim_own(struct mm_theap *th)
+{
+    if (!mm_pages_held) {
+        unclaim(th);
+        return;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    held_busy = false;
+}
+
 /* ---- classes */
 
 size_t mm_pg_class_size(unsigned cls)
@@ -760,40 +784,28 @@ void *mm_pages_memalign(size_t n, size_t align)
 
 void *mm_pages_take(size_t n)
 {
-    if (!mm_pages_on || n > MM_PG_MAX || held_busy || gone)
+    if (!mm_pages_on || n > MM_PG_MAX || gone || (!own && !make_heap()))
         return NULL;
-    struct mm_theap *th = own;
-    if (!th && !(th = make_heap()))
+    struct mm_theap *th = claim_own();
+    if (!th)
         return NULL;
-    held_busy = true;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     unsigned cls = mm_pg_class(n);
     void *r = th->cur[cls]->free ? pop(th->cur[cls]) : refill(th, cls);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    held_busy = false;
+    unclaim_own(th);
     return r;
 }
 
 void mm_pages_give(struct mm_page *pg, void *p, const char *fn)
 {
-    struct mm_theap *th = own;
-    if (pg->owner != th || !th || held_busy) {
+    struct mm_theap *th = pg->owner == own ? claim_own() : NULL;
+    if (!th) {
         push_remote(pg, p, fn);  /* (a signal handler's free on the owner: taken back later) */
         return;
     }
-    held_busy = true;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    long i = mm_pg_bit(pg, p);
-    if (!mm_pg_allocated(pg, i))
-        mm_pages_bad_free(pg, p, fn);
-    pg->bits[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-    *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
-    pg->free = (uintptr_t)p;
-    uint32_t used = --pg->used;
+    uint32_t used = mm_pg_put(pg, p, fn);
     if (pg->where != MM_PG_CUR && (used == 0 || pg->where == MM_PG_FULL))
         moved(th, pg);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    held_busy = false;
+    unclaim_own(th);
 }
 
 /* ---- what the rest of the allocator asks */
@@ -893,25 +905,13 @@ void mm_pages_flush(void)
     if (!mm_pages_on || inside)
         return;
     tidy_left(true);
-    /* this thread's empty pages, unless a call of its own is working on them
-     * (with mm_pages_held, the fast paths never have the heap: own) */
-    struct mm_theap *th = claim();
-    bool held = !th && mm_pages_held && own && !held_busy;
-    if (held) {
-        th = own;
-        held_busy = true;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    }
+    /* this thread's empty pages, unless a call of its own is working on them */
+    struct mm_theap *th = claim_own();
     if (th) {
         inside = true;
         drop_empty(th, UINT64_MAX);
         inside = false;
-        if (!held) {
-            unclaim(th);
-        } else {
-            __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            held_busy = false;
-        }
+        unclaim_own(th);
     }
 }
 

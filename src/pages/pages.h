@@ -247,6 +247,23 @@ static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
     return r;
 }
 
+/* The owner's free of block p of page pg, its heap claimed: p checked by
+ * its bit (a second free, or no block's start, is reported), then put on
+ * the page's free list. Returns the blocks still out. */
+static inline __attribute__((always_inline)) uint32_t mm_pg_put(struct mm_page *pg, void *p, const char *fn)
+{
+    long i = mm_pg_bit(pg, p);
+    if (MM_UNLIKELY(i < 0))
+        mm_pages_bad_free(pg, p, fn);
+    uint64_t w = pg->bits[i >> 6];
+    if (MM_UNLIKELY(!(w >> (i & 63) & 1)))
+        mm_pages_bad_free(pg, p, fn);
+    pg->bits[i >> 6] = w & ~(UINT64_C(1) << (i & 63));
+    *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
+    pg->free = (uintptr_t)p;
+    return --pg->used;
+}
+
 /* true: p was a page block, and is freed. */
 static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const char *fn)
 {
@@ -258,16 +275,7 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
         return mm_pages_free_remote(pg, p, fn);
     mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    long i = mm_pg_bit(pg, p);
-    if (MM_UNLIKELY(i < 0))
-        mm_pages_bad_free(pg, p, fn);
-    uint64_t w = pg->bits[i >> 6];
-    if (MM_UNLIKELY(!(w >> (i & 63) & 1)))
-        mm_pages_bad_free(pg, p, fn);
-    pg->bits[i >> 6] = w & ~(UINT64_C(1) << (i & 63));
-    *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
-    pg->free = (uintptr_t)p;
-    uint32_t used = --pg->used;
+    uint32_t used = mm_pg_put(pg, p, fn);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     mm_th = th;
     /* a page that is not cur, emptied or no longer full, moves */
