@@ -403,23 +403,23 @@ static void decode_rule(const struct dl_find_object *fo, uintptr_t addr, struct 
 }
 
 /* A rule packed in one word, as the table keeps it:
- *   bits  0-23  cfa_off (signed)        bits 40-42  kind
- *   bits 24-31  rbp_off / 8 (signed)    bit  43     the CFA is from rbp, not rsp
- *   bits 32-39  ra_off / 8 (signed)     bit  44     rbp cannot be recovered
- *   bit  45     plain (see unwind.h)
- *   bits 48-63  the low 16 bits of the code address the rule is for
- * A rule that does not fit (a frame of 8 MiB) is kept as R_NONE. */
-static uint64_t pack(const struct rule *ru, uintptr_t addr)
+ *   bits  0-31  cfa_off (signed)        bits 48-50  kind
+ *   bits 32-39  rbp_off / 8 (signed)    bit  51     the CFA is from rbp, not rsp
+ *   bits 40-47  ra_off / 8 (signed)     bit  52     rbp cannot be recovered
+ *   bit  53     plain (see unwind.h)
+ *   bits 54-63  the low 10 bits of the key the rule is for
+ * A rule that does not fit (a register saved 1 KiB away) is kept as R_NONE. */
+static uint64_t pack(const struct rule *ru, uintptr_t key)
 {
-    uint64_t v = (uint64_t)(addr & 0xffff) << 48;
-    if (ru->cfa_off < -(1 << 23) || ru->cfa_off >= (1 << 23) || ru->rbp_off % 8 || ru->ra_off % 8 ||
+    uint64_t v = (uint64_t)(key & 0x3ff) << 54;
+    if (ru->rbp_off % 8 || ru->ra_off % 8 ||
         ru->rbp_off / 8 < -128 || ru->rbp_off / 8 > 127 || ru->ra_off / 8 < -128 || ru->ra_off / 8 > 127)
-        return v | (uint64_t)(ru->kind == R_FRAME ? R_NONE : ru->kind) << 40;
+        return v | (uint64_t)(ru->kind == R_FRAME ? R_NONE : ru->kind) << 48;
     bool plain = ru->kind == R_FRAME && !ru->cfa_rbp && ru->cfa_off >= 8 && ru->cfa_off % 8 == 0 &&
                  ru->ra_off == -8 && ru->rbp_off <= 0 && ru->rbp_off >= -ru->cfa_off && ru->rbp_off != -8;
-    return v | ((uint64_t)ru->cfa_off & 0xffffff) | (uint64_t)(uint8_t)(ru->rbp_off / 8) << 24 |
-           (uint64_t)(uint8_t)(ru->ra_off / 8) << 32 | (uint64_t)ru->kind << 40 |
-           (uint64_t)ru->cfa_rbp << 43 | (uint64_t)ru->rbp_lost << 44 | (uint64_t)plain << 45;
+    return v | (uint32_t)ru->cfa_off | (uint64_t)(uint8_t)(ru->rbp_off / 8) << 32 |
+           (uint64_t)(uint8_t)(ru->ra_off / 8) << 40 | (uint64_t)ru->kind << 48 |
+           (uint64_t)ru->cfa_rbp << 51 | (uint64_t)ru->rbp_lost << 52 | (uint64_t)plain << 53;
 }
 
 
@@ -436,37 +436,39 @@ struct mm_rule_entry mm_rules[MM_NRULES] __attribute__((aligned(64)));   /* (a p
  * 500-function file decoded 32,149 rules for some 13,000 addresses with
  * one entry each). An address in no loaded object gets R_DATA, not kept
  * (a later dlopen may put code there). */
-static bool read_entry(size_t i, uintptr_t addr, uint64_t *v)
+static bool read_entry(size_t i, uintptr_t key, uint64_t *v)
 {
     uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_ACQUIRE);
-    *v = __atomic_load_n(&mm_rules[i].val, __ATOMIC_RELAXED);
-    return k == addr && *v >> 48 == (addr & 0xffff);
+    *v = __atomic_load_n(&mm_rules[i].val, __ATOMIC_ACQUIRE);
+    return mm_rule_holds(key, k, *v, __atomic_load_n(&mm_rules[i].key, __ATOMIC_RELAXED));
 }
 
-/* Writes v for addr into entry i if no other thread is writing it. */
-static void write_entry(size_t i, uintptr_t addr, uint64_t v)
+/* Writes v for key into entry i if no other thread is writing it. */
+static void write_entry(size_t i, uintptr_t key, uint64_t v)
 {
     uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_RELAXED);
     if (k != BUSY && __atomic_compare_exchange_n(&mm_rules[i].key, &k, BUSY, false, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_RELAXED)) {
         __atomic_store_n(&mm_rules[i].val, v, __ATOMIC_RELAXED);
-        __atomic_store_n(&mm_rules[i].key, addr, __ATOMIC_RELEASE);
+        __atomic_store_n(&mm_rules[i].key, key, __ATOMIC_RELEASE);
     }
 }
 
-uint64_t mm_unwind_rule_slow(uintptr_t addr, uintptr_t k)
+uint64_t mm_unwind_rule_slow(uintptr_t key, uintptr_t k)
 {
-    size_t i = mm_rule_slot(addr);
+    size_t i = mm_rule_slot(key);
     uint64_t v;
-    if (read_entry(i ^ 1, addr, &v))
+    if (read_entry(i ^ 1, key, &v))
         return v;
+    /* a return address's call is the instruction before it */
+    uintptr_t addr = (key & ~MM_RULE_EXACT) - !(key & MM_RULE_EXACT);
     struct dl_find_object fo;
     if (_dl_find_object((void *)addr, &fo) != 0)
-        return (uint64_t)R_DATA << 40;
+        return (uint64_t)R_DATA << 48;
     struct rule ru;
     decode_rule(&fo, addr, &ru);
-    v = pack(&ru, addr);
+    v = pack(&ru, key);
     /* its own entry when free, else the one beside it */
-    write_entry(k == 0 ? i : i ^ 1, addr, v);
+    write_entry(k == 0 ? i : i ^ 1, key, v);
     return v;
 }

@@ -76,35 +76,46 @@ enum {
     MM_R_END,      /* the outermost frame (its return address is undefined) */
     MM_R_DATA,     /* inside an object, but not in its code: not a frame */
 };
-/* The rules already decoded, by code address: a reader that finds both
- * the key and the rule's copy of its low bits matching has a whole rule.
- * Rules of code that is later unloaded stay until overwritten. */
+/* The rules already decoded, by key: a frame's code address, with
+ * MM_RULE_EXACT when it is an exact pc (where a signal came), not a
+ * return address (whose call lies at pc - 1). A reader that finds the key
+ * twice around the rule, and the rule's copy of the key's low bits
+ * matching, has a whole rule. Rules of code that is later unloaded stay
+ * until overwritten. */
 #define MM_NRULES 65536u
+#define MM_RULE_EXACT ((uintptr_t)1 << 63)
 struct mm_rule_entry { uintptr_t key; uint64_t val; };   /* __atomic builtins */
 extern struct mm_rule_entry mm_rules[MM_NRULES];
-static inline size_t mm_rule_slot(uintptr_t addr) { return (addr ^ addr >> 11 ^ addr >> 22) & (MM_NRULES - 1); }
-__attribute__((noinline, cold)) uint64_t mm_unwind_rule_slow(uintptr_t addr, uintptr_t key);
-/* The rule for the frame whose code address is addr. Lock-free. */
-static inline uint64_t mm_unwind_rule(uintptr_t addr)
+/* (the low bits of a return address: the fewest steps from it to its
+ * entry, as each step of a walk waits on the one before) */
+static inline size_t mm_rule_slot(uintptr_t key) { return key & (MM_NRULES - 1); }
+static inline bool mm_rule_holds(uintptr_t key, uintptr_t k1, uint64_t v, uintptr_t k2)
 {
-    size_t i = mm_rule_slot(addr);
-    uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_ACQUIRE);
-    uint64_t v = __atomic_load_n(&mm_rules[i].val, __ATOMIC_RELAXED);
-    if (MM_LIKELY(k == addr && v >> 48 == (addr & 0xffff)))
-        return v;
-    return mm_unwind_rule_slow(addr, k);
+    return k1 == key && k2 == key && v >> 54 == (key & 0x3ff);
 }
-static inline int mm_rule_kind(uint64_t v) { return (int)(v >> 40) & 7; }
-static inline intptr_t mm_rule_cfa_off(uint64_t v) { return (int32_t)((uint32_t)v << 8) >> 8; }
-static inline intptr_t mm_rule_rbp_off(uint64_t v) { return (intptr_t)(int8_t)(v >> 24) * 8; }
-static inline intptr_t mm_rule_ra_off(uint64_t v) { return (intptr_t)(int8_t)(v >> 32) * 8; }
-static inline bool mm_rule_cfa_rbp(uint64_t v) { return v >> 43 & 1; }   /* CFA from rbp */
-static inline bool mm_rule_rbp_lost(uint64_t v) { return v >> 44 & 1; }
+__attribute__((noinline, cold)) uint64_t mm_unwind_rule_slow(uintptr_t key, uintptr_t k);
+/* The rule for the frame at pc (exact: not a return address). Lock-free. */
+static inline uint64_t mm_unwind_rule(uintptr_t pc, bool exact)
+{
+    uintptr_t key = pc | (exact ? MM_RULE_EXACT : 0);
+    size_t i = mm_rule_slot(pc);
+    uintptr_t k = __atomic_load_n(&mm_rules[i].key, __ATOMIC_ACQUIRE);
+    uint64_t v = __atomic_load_n(&mm_rules[i].val, __ATOMIC_ACQUIRE);
+    if (MM_LIKELY(mm_rule_holds(key, k, v, __atomic_load_n(&mm_rules[i].key, __ATOMIC_RELAXED))))
+        return v;
+    return mm_unwind_rule_slow(key, k);
+}
+static inline int mm_rule_kind(uint64_t v) { return (int)(v >> 48) & 7; }
+static inline intptr_t mm_rule_cfa_off(uint64_t v) { return (int32_t)v; }
+static inline intptr_t mm_rule_rbp_off(uint64_t v) { return (intptr_t)(int8_t)(v >> 32) * 8; }
+static inline intptr_t mm_rule_ra_off(uint64_t v) { return (intptr_t)(int8_t)(v >> 40) * 8; }
+static inline bool mm_rule_cfa_rbp(uint64_t v) { return v >> 51 & 1; }   /* CFA from rbp */
+static inline bool mm_rule_rbp_lost(uint64_t v) { return v >> 52 & 1; }
 /* A plain frame, the usual one, whose step needs no check but the top of
  * the stack: the CFA is rsp plus a positive multiple of 8, the return
  * address just below it, rbp kept or saved between rsp and the return
  * address. */
-static inline bool mm_rule_plain(uint64_t v) { return v >> 45 & 1; }
+static inline bool mm_rule_plain(uint64_t v) { return v >> 53 & 1; }
 
 /* ---- symbols.c: names for code addresses, for reports. Symbols come from
  * the module's ELF file on disk (.symtab, else the debug file its build

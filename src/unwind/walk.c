@@ -131,7 +131,7 @@ static __attribute__((noinline)) int walk_alone(struct regs *rp, uintptr_t lo, u
     const uintptr_t *end = pcs + max;
     uintptr_t *out = pcs + n;
     for (; frames > 0; frames--) {
-        uint64_t v = mm_unwind_rule(pc - back);
+        uint64_t v = mm_unwind_rule(pc, !back);
         bool plain = mm_rule_plain(v);
         if (emitted)
             emitted = false;
@@ -339,7 +339,7 @@ walk:
             nf[m] = old[s];          /* its step is walked again */
     }
     for (; m < 512; m++) {
-        uint64_t v = mm_unwind_rule(r.pc - !r.exact);
+        uint64_t v = mm_unwind_rule(r.pc, r.exact);
         int kind = mm_rule_kind(v);
         struct mframe *f = m <= rec ? &nf[m] : NULL;
         if (f && !emitted) {
@@ -459,7 +459,7 @@ int mm_stack_capture_context(const void *context, uintptr_t *pcs, int max)
     if (hi - lo < 8 || hi < lo)
         top = 0;                     /* (no word to read: the first frame only) */
     while (n < max && r.pc) {
-        uint64_t v = mm_unwind_rule(r.pc - !r.exact);
+        uint64_t v = mm_unwind_rule(r.pc, r.exact);
         if (mm_rule_kind(v) == MM_R_DATA && n > 0)
             break;                   /* not code: the walk went wrong */
         /* an exact pc is kept as the return address it would be, one
