@@ -441,15 +441,15 @@ static void *sample_realloc(void *p, size_t n)
     return q;
 }
 
-/* realloc of a block p of page pg with mm_debug_held: it stays while n
- * fits and is not much smaller (as when quiet), its record rewritten;
- * else it moves. */
+/* realloc of a block p of page pg with mm_debug_held: it stays as when
+ * quiet (its record, in its last bytes, counted in), the record
+ * rewritten; else it moves. */
 static void *held_realloc(struct mm_page *pg, void *p, size_t n)
 {
     size_t old;
     struct mm_record *m = held_block(pg, p, "realloc", &old);
     mm_family_check(p, m, MM_FAMILY_MALLOC, 0, "realloc");
-    if (n + MM_RECORD <= pg->size && (n + MM_RECORD > pg->size / 2 || pg->size <= 128)) {
+    if (mm_pg_stays(pg->size, n + MM_RECORD)) {
         uintptr_t pcs[64];
         uint64_t key;
         int depth = capture_known(pcs, &key);

@@ -35,9 +35,8 @@ void *mm_realloc(void *p, size_t n)
     }
     size_t have = mm_pages_usable(p, "realloc");
     if (have) {
-        /* A page block stays while n fits and is not much smaller; else it
-         * moves to the class of n, found without a search. */
-        if (n <= have && (n > have / 2 || have <= 128))
+        /* (the move finds n's class without a search) */
+        if (mm_pg_stays(have, n))
             return p;
         if (!mm_fits(n, MM_ALIGN, 0))
             return mm_enomem();

@@ -371,25 +371,6 @@ static void rebuild(struct mm_page *pg)
     pg->rebuild = 0;
 }
 
-/* The fast path's pop, for the slow paths (the fast path is inline in
- * pages.h, and the same). */
-static void *pop(struct mm_page *pg)
-{
-    uintptr_t b = pg->free;
-    uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
-    uint64_t m = UINT64_C(1) << (i & 63);
-    if (pg->bits[i >> 6] & m)
-        mm_pages_bad_head(pg, b);
-    pg->bits[i >> 6] |= m;
-    uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
-    if (!mm_pg_link_ok(pg, next))
-        mm_pages_bad_link(pg, b);
-    *(uint64_t *)b = 0;
-    pg->free = next;
-    pg->used++;
-    return (void *)b;
-}
-
 /* Blocks of pg allocated by its bits (read as they are: another thread's
  * page changes meanwhile). */
 static uint32_t bits_set(const struct mm_page *pg)
@@ -553,7 +534,7 @@ static void *refill(struct mm_theap *th, unsigned cls)
 {
     struct mm_page *pg = th->cur[cls];
     if (pg->free)
-        return pop(pg);
+        return mm_pg_pop(pg);
     sweep(th);
     pg = th->cur[cls];                 /* the sweep may have given it back */
     for (;;) {
@@ -561,11 +542,11 @@ static void *refill(struct mm_theap *th, unsigned cls)
         if (pg != &none) {
             collect(pg);
             if (pg->free)
-                return pop(pg);
+                return mm_pg_pop(pg);
             next = take_freed(th, cls);
             if (!next && pg->fresh < pg->cap) {
                 extend(pg);
-                return pop(pg);
+                return mm_pg_pop(pg);
             }
             if (pg->fresh < pg->cap)
                 push_page(&th->avail[cls], pg, MM_PG_AVAIL);
@@ -790,7 +771,7 @@ void *mm_pages_take(size_t n)
     if (!th)
         return NULL;
     unsigned cls = mm_pg_class(n);
-    void *r = th->cur[cls]->free ? pop(th->cur[cls]) : refill(th, cls);
+    void *r = refill(th, cls);
     unclaim_own(th);
     return r;
 }

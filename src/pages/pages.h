@@ -201,6 +201,26 @@ static inline bool mm_pg_link_ok(const struct mm_page *pg, uintptr_t next)
     return MM_LIKELY(mm_pg_index(pg, (const void *)next) >= 0) || next == 0;
 }
 
+/* The head of pg's free list (there is one), checked as malloc's fast
+ * path says below, handed out; its heap claimed. */
+static inline __attribute__((always_inline)) void *mm_pg_pop(struct mm_page *pg)
+{
+    /* (b is a block of the page: whatever sets the head checked it) */
+    uintptr_t b = pg->free;
+    uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
+    uint64_t w = pg->bits[i >> 6];
+    if (MM_UNLIKELY(w >> (i & 63) & 1))
+        mm_pages_bad_head(pg, b);
+    pg->bits[i >> 6] = w | UINT64_C(1) << (i & 63);
+    uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
+    if (MM_UNLIKELY(!mm_pg_link_ok(pg, next)))
+        mm_pages_bad_link(pg, b);
+    *(uint64_t *)b = 0;             /* the program gets no link to read */
+    pg->free = next;
+    pg->used++;
+    return (void *)b;
+}
+
 /* The fast paths: inline, no lock, no atomic, no call. NULL / false: the
  * caller goes on to mm_pages_malloc_nofast / the slow path.
  *
@@ -225,23 +245,7 @@ static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
     struct mm_page *pg = th->cur[cls];
     mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uintptr_t b = pg->free;
-    void *r = NULL;
-    if (MM_LIKELY(b != 0)) {
-        /* (b is a block of the page: whatever sets the head checked it) */
-        uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
-        uint64_t w = pg->bits[i >> 6];
-        if (MM_UNLIKELY(w >> (i & 63) & 1))
-            mm_pages_bad_head(pg, b);
-        pg->bits[i >> 6] = w | UINT64_C(1) << (i & 63);
-        uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
-        if (MM_UNLIKELY(!mm_pg_link_ok(pg, next)))
-            mm_pages_bad_link(pg, b);
-        *(uint64_t *)b = 0;         /* the program gets no link to read */
-        pg->free = next;
-        pg->used++;
-        r = (void *)b;
-    }
+    void *r = MM_LIKELY(pg->free != 0) ? mm_pg_pop(pg) : NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     mm_th = th;
     return r;
@@ -282,6 +286,13 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
     if (MM_UNLIKELY(pg->where != MM_PG_CUR) && (used == 0 || pg->where == MM_PG_FULL))
         mm_pages_moved(pg);
     return true;
+}
+
+/* Whether a page block of have bytes, realloc'd to n, stays where it is:
+ * while n fits and is not much smaller; else it moves to n's class. */
+static inline bool mm_pg_stays(size_t have, size_t n)
+{
+    return n <= have && (n > have / 2 || have <= 128);
 }
 
 /* The usable size of page block p, checked (fn names the caller in a
