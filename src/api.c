@@ -36,7 +36,7 @@ static __attribute__((noinline, cold)) void *acquire_ticked(size_t n)
 /* malloc, and operator new before its handler loop. The inline path is
  * the pages'; every other way is a call in tail position, so that the
  * inline path saves no register and sets up no frame. */
-static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
+MM_HOT static __attribute__((noinline)) void *acquire_rest(size_t n, int family)
 {
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) void *acquire(size_t n, int family)
 
 /* free, and every operator delete: family and sized tell the toolkit who
  * may free the block and how big it is. */
-static __attribute__((noinline)) void release_rest(void *p, int family, size_t sized)
+MM_HOT static __attribute__((noinline)) void release_rest(void *p, int family, size_t sized)
 {
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT) {
@@ -108,10 +108,10 @@ static inline __attribute__((always_inline)) void release(void *p, int family, s
     release_rest(p, family, sized);
 }
 
-MM_EXPORT void *malloc(size_t n) { return acquire(n, MM_FAMILY_MALLOC); }
-MM_EXPORT void free(void *p) { release(p, MM_FAMILY_MALLOC, 0); }
+MM_HOT MM_EXPORT void *malloc(size_t n) { return acquire(n, MM_FAMILY_MALLOC); }
+MM_HOT MM_EXPORT void free(void *p) { release(p, MM_FAMILY_MALLOC, 0); }
 
-MM_EXPORT void *calloc(size_t n, size_t m)
+MM_HOT MM_EXPORT void *calloc(size_t n, size_t m)
 {
     size_t total;
     if (!mm_calloc_size(n, m, &total))
@@ -128,7 +128,7 @@ MM_EXPORT void *calloc(size_t n, size_t m)
     return mm_calloc(total);
 }
 
-MM_EXPORT void *realloc(void *p, size_t n)
+MM_HOT MM_EXPORT void *realloc(void *p, size_t n)
 {
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
@@ -137,7 +137,7 @@ MM_EXPORT void *realloc(void *p, size_t n)
     return mm_realloc(p, n);
 }
 
-MM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
+MM_HOT MM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
     size_t total;
     if (__builtin_mul_overflow(n, m, &total))
@@ -146,7 +146,7 @@ MM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 }
 
 /* memalign and the functions built on it. */
-static void *aligned(size_t align, size_t n, int family, const char *fn)
+MM_HOT static void *aligned(size_t align, size_t n, int family, const char *fn)
 {
     if (align <= MM_ALIGN)
         return acquire(n, family);
@@ -164,12 +164,12 @@ static void *aligned(size_t align, size_t n, int family, const char *fn)
     return mm_alloc_plain(n, align, fn);
 }
 
-MM_EXPORT void *memalign(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "memalign"); }
-MM_EXPORT void *aligned_alloc(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "aligned_alloc"); }
+MM_HOT MM_EXPORT void *memalign(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "memalign"); }
+MM_HOT MM_EXPORT void *aligned_alloc(size_t align, size_t n) { return aligned(align, n, MM_FAMILY_MALLOC, "aligned_alloc"); }
 
 /* EINVAL for an alignment that is not a power-of-two multiple of
  * sizeof(void *); on failure errno is ENOMEM too, as glibc leaves it. */
-MM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+MM_HOT MM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align % sizeof(void *) || !mm_is_pow2(align))
         return EINVAL;
@@ -189,9 +189,9 @@ static size_t page_size(void)
     return mm_page;
 }
 
-MM_EXPORT void *valloc(size_t n) { return aligned(page_size(), n, MM_FAMILY_MALLOC, "valloc"); }
+MM_HOT MM_EXPORT void *valloc(size_t n) { return aligned(page_size(), n, MM_FAMILY_MALLOC, "valloc"); }
 
-MM_EXPORT void *pvalloc(size_t n)
+MM_HOT MM_EXPORT void *pvalloc(size_t n)
 {
     size_t page = page_size();
     if (n > MM_MAX_REQUEST)
@@ -199,7 +199,7 @@ MM_EXPORT void *pvalloc(size_t n)
     return aligned(page, mm_align_up(n ? n : 1, page), MM_FAMILY_MALLOC, "pvalloc");
 }
 
-MM_EXPORT size_t malloc_usable_size(void *p)
+MM_HOT MM_EXPORT size_t malloc_usable_size(void *p)
 {
 #ifndef MM_NO_TOOLKIT
     if (TOOLKIT)
@@ -248,7 +248,7 @@ typedef void (*new_handler)(void);
 extern new_handler _ZSt15get_new_handlerv(void) __attribute__((weak));   /* std::get_new_handler */
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));   /* throws std::bad_alloc */
 
-static void *cxx_new(size_t n, size_t align, int family, bool nothrow)
+MM_HOT static void *cxx_new(size_t n, size_t align, int family, bool nothrow)
 {
     for (;;) {
         void *p = aligned(align, n, family, family == MM_FAMILY_NEW ? "operator new" : "operator new[]");
@@ -270,8 +270,8 @@ static void *cxx_new(size_t n, size_t align, int family, bool nothrow)
 
 /* The names are the mangled ones (x86-64: size_t is m, std::align_val_t
  * St11align_val_t, const std::nothrow_t& RKSt9nothrow_t). */
-#define NEW(name, args, ...) MM_EXPORT void *name args; void *name args { return __VA_ARGS__; }
-#define DELETE(name, args, ...) MM_EXPORT void name args; void name args { __VA_ARGS__; }
+#define NEW(name, args, ...) MM_EXPORT void *name args; MM_HOT void *name args { return __VA_ARGS__; }
+#define DELETE(name, args, ...) MM_EXPORT void name args; MM_HOT void name args { __VA_ARGS__; }
 struct nothrow;
 NEW(_Znwm, (size_t n), cxx_new(n, MM_ALIGN, MM_FAMILY_NEW, false))
 NEW(_Znam, (size_t n), cxx_new(n, MM_ALIGN, MM_FAMILY_NEW_ARRAY, false))

@@ -44,9 +44,29 @@ static void reset_child(void)
 #endif
 }
 
-static void before_fork(void) { mm_lock_fork_prepare(); }
-static void after_fork_parent(void) { mm_lock_fork_parent(); }
-static void after_fork_child(void) { mm_lock_fork_child(reset_child); }
+/* pthread_atfork is a function of libc_nonshared.a, linked into the
+ * library after all of its own code, alone in the last 64 KiB of it: the
+ * one call at start would map that stretch of code in every program.
+ * This is what it does, in the code that is mapped anyway. */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso);
+extern void *__dso_handle;
+MM_HOT static void register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    __register_atfork(prepare, parent, child, &__dso_handle);
+}
+
+/* The library's DT_FINI (-Wl,-fini, CMakeLists.txt): the C runtime's
+ * _fini, which does nothing here (the destructors are in .fini_array),
+ * comes after all of the library's code, and calling it at exit would map
+ * that last stretch of code. */
+MM_HOT void mm_fini(void)
+{
+}
+
+MM_HOT static void before_fork(void) { mm_lock_fork_prepare(); }
+MM_HOT static void after_fork_parent(void) { mm_lock_fork_parent(); }
+MM_HOT static void after_fork_child(void) { mm_lock_fork_child(reset_child); }
 
 #ifndef MM_NO_TOOLKIT
 /* ---- at exit ---- */
@@ -136,7 +156,7 @@ static void mark_root(void)
 
 /* The dynamic loader's first calls may come before environ is set: the
  * options are read again here, where it is, and what they ask for starts. */
-__attribute__((constructor)) static void start(void)
+MM_HOT __attribute__((constructor)) static void start(void)
 {
     if (!__atomic_load_n(&mm_ready, __ATOMIC_ACQUIRE))
         mm_front_init();
@@ -162,7 +182,7 @@ __attribute__((constructor)) static void start(void)
      * close its own before */
     bool reports = toolkit || mm_opt.heapmap[0];
     mm_log_configure(mm_opt.log, reports);
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    register_atfork(before_fork, after_fork_parent, after_fork_child);
 #ifndef MM_NO_TOOLKIT
     if (!reports)
         return;                  /* quiet: nothing of the toolkit starts */

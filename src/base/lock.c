@@ -67,7 +67,7 @@ static bool lock_slow(int me)
  * true until the first pthread_create), no other thread can contend, so the
  * lock is taken and released with plain loads and stores: only a signal
  * handler on this same thread can come in between, and it sees the owner. */
-bool mm_lock(void)
+MM_HOT bool mm_lock(void)
 {
     int me = self();
     int v = 0;
@@ -86,7 +86,7 @@ bool mm_lock(void)
     return lock_slow(me);
 }
 
-void mm_unlock(void)
+MM_HOT void mm_unlock(void)
 {
     if (__libc_single_threaded) {
         atomic_signal_fence(memory_order_release);
@@ -140,7 +140,7 @@ static void block_signals(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &s, old);
 }
 
-void mm_lock_fork_prepare(void)
+MM_HOT void mm_lock_fork_prepare(void)
 {
     unsigned d = fork_depth++ % 32;
     bool stdio = !__libc_single_threaded;
@@ -152,7 +152,7 @@ void mm_lock_fork_prepare(void)
     mm_os_signal_point();        /* fail_signal: a fork nested here finds the lock taken */
 }
 
-void mm_lock_fork_parent(void)
+MM_HOT void mm_lock_fork_parent(void)
 {
     sigset_t old;
     block_signals(&old);
@@ -165,7 +165,7 @@ void mm_lock_fork_parent(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void mm_lock_fork_child(void (*reset)(void))
+MM_HOT void mm_lock_fork_child(void (*reset)(void))
 {
     /* The child has one thread, and the lock is this thread's either way
      * (taken above, or held by the call a signal handler interrupted); its

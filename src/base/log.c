@@ -34,7 +34,7 @@ static void keep(int fd)
 static char log_path[MM_PATH_MAX];
 static bool keep_stderr_copy;
 
-void mm_log_configure(const char *path, bool keep_stderr)
+MM_HOT void mm_log_configure(const char *path, bool keep_stderr)
 {
     int e = errno;
     if (own_fd >= 0)

@@ -291,7 +291,7 @@ static void print_help(void)
     }
 }
 
-int mm_options_apply(const char *s)
+MM_HOT int mm_options_apply(const char *s)
 {
     int bad = 0;
     while (s && *s) {
@@ -380,7 +380,7 @@ void mm_options_after_fork(void)
     mm_root = false;
 }
 
-bool mm_options_load(void)
+MM_HOT bool mm_options_load(void)
 {
     if (loaded || !environ)
         return loaded;  /* too early: the constructor will come back */

@@ -29,7 +29,7 @@ enum { SBRK, MMAP, MADVISE };
 static unsigned long calls[3];
 static uint64_t rng;
 
-void mm_os_faults_reset(void)
+MM_HOT void mm_os_faults_reset(void)
 {
     calls[SBRK] = calls[MMAP] = calls[MADVISE] = 0;
     rng = mm_opt.fail_seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
@@ -50,14 +50,14 @@ static bool fail(int kind)
     return rng % 100 < mm_opt.fail_rate;
 }
 
-void mm_os_init(void)
+MM_HOT void mm_os_init(void)
 {
     long p = sysconf(_SC_PAGESIZE);
     if (p > 0)
         mm_page = (size_t)p;
 }
 
-void *mm_os_sbrk(intptr_t n)
+MM_HOT void *mm_os_sbrk(intptr_t n)
 {
     if (n > 0 && fail(SBRK))
         return NULL;
@@ -69,12 +69,12 @@ void *mm_os_sbrk(intptr_t n)
     return p == (void *)-1 ? NULL : p;
 }
 
-void *mm_os_brk_now(void)
+MM_HOT void *mm_os_brk_now(void)
 {
     return sbrk(0);
 }
 
-void *mm_os_map(size_t n)
+MM_HOT void *mm_os_map(size_t n)
 {
     if (fail(MMAP))
         return NULL;
@@ -85,7 +85,7 @@ void *mm_os_map(size_t n)
     return p == MAP_FAILED ? NULL : p;
 }
 
-void mm_os_unmap(void *p, size_t n)
+MM_HOT void mm_os_unmap(void *p, size_t n)
 {
     int e = errno;
     count(MM_OS_MUNMAP);
@@ -150,7 +150,7 @@ bool mm_os_protect(void *p, size_t n, bool accessible)
     return r == 0;
 }
 
-bool mm_os_noaccess(void *p, size_t n, bool none)
+MM_HOT bool mm_os_noaccess(void *p, size_t n, bool none)
 {
     int e = errno;
     int r = mprotect(p, n, none ? PROT_NONE : PROT_READ | PROT_WRITE);
@@ -166,7 +166,7 @@ bool mm_os_noaccess(void *p, size_t n, bool none)
 static struct mm_range *own;
 static size_t own_n, own_cap;
 
-static void own_add(void *p, size_t n)
+MM_HOT static void own_add(void *p, size_t n)
 {
     if (own_n == own_cap) {
         size_t cap = own_cap ? own_cap * 2 : 256;
@@ -192,7 +192,7 @@ static void own_del(void *p)
         }
 }
 
-void *mm_os_map_own(size_t n)
+MM_HOT void *mm_os_map_own(size_t n)
 {
     void *p = mm_os_map(n);
     if (p)
@@ -378,7 +378,7 @@ static void gettime(clockid_t clock, struct timespec *t)
         syscall(SYS_clock_gettime, clock, t);
 }
 
-uint64_t mm_os_coarse_ms(void)
+MM_HOT uint64_t mm_os_coarse_ms(void)
 {
     struct timespec t;
     gettime(CLOCK_MONOTONIC_COARSE, &t);
@@ -452,7 +452,7 @@ static void fallback_fill(unsigned char *b, size_t n)
     }
 }
 
-void mm_os_random_fill(void *buf, size_t n)
+MM_HOT void mm_os_random_fill(void *buf, size_t n)
 {
     int e = errno;
     unsigned char *b = buf;

@@ -12,7 +12,7 @@ static size_t slot_of(const mm_pset *s, uintptr_t key)
     return (size_t)(((uint64_t)key >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 20) & (s->cap - 1);
 }
 
-static bool grow(mm_pset *s)
+MM_HOT static bool grow(mm_pset *s)
 {
     size_t cap = s->cap ? s->cap * 2 : mm_page / sizeof(uintptr_t);
     uintptr_t *slot = mm_os_map_own(cap * sizeof(uintptr_t));
@@ -30,7 +30,7 @@ static bool grow(mm_pset *s)
     return true;
 }
 
-bool mm_pset_add(mm_pset *s, uintptr_t key)
+MM_HOT bool mm_pset_add(mm_pset *s, uintptr_t key)
 {
     if ((s->count + 1) * 2 > s->cap && !grow(s))
         return false;
@@ -44,7 +44,7 @@ bool mm_pset_add(mm_pset *s, uintptr_t key)
     return true;
 }
 
-static size_t find(const mm_pset *s, uintptr_t key)
+MM_HOT static size_t find(const mm_pset *s, uintptr_t key)
 {
     if (!s->cap)
         return SIZE_MAX;
@@ -54,12 +54,12 @@ static size_t find(const mm_pset *s, uintptr_t key)
     return SIZE_MAX;
 }
 
-bool mm_pset_has(const mm_pset *s, uintptr_t key)
+MM_HOT bool mm_pset_has(const mm_pset *s, uintptr_t key)
 {
     return find(s, key) != SIZE_MAX;
 }
 
-bool mm_pset_del(mm_pset *s, uintptr_t key)
+MM_HOT bool mm_pset_del(mm_pset *s, uintptr_t key)
 {
     size_t i = find(s, key);
     if (i == SIZE_MAX)

@@ -104,7 +104,7 @@ static void thread_exit(void *arg)
     mm_unlock();
 }
 
-void mm_cache_init(void)
+MM_HOT void mm_cache_init(void)
 {
     key_ok = pthread_key_create(&key, thread_exit) == 0;
     mm_heap_purge_hook = mm_cache_flush;
@@ -148,7 +148,7 @@ static struct mm_tcache *create(void)
  * (may_create). */
 static __thread bool busy MM_TLS;
 
-static struct mm_tcache *claim(bool may_create)
+MM_HOT static struct mm_tcache *claim(bool may_create)
 {
     if (busy || !mm_cache_fast_off)
         return NULL;
@@ -174,7 +174,7 @@ static void release(void)
     busy = false;
 }
 
-mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn)
+MM_HOT mm_chunk *mm_cache_take(size_t nb, bool locked, const char *fn)
 {
     struct mm_tcache *tc = claim(false);
     if (!tc)
@@ -196,7 +196,7 @@ bool mm_cache_put(mm_chunk *c, size_t size)
     return done;
 }
 
-mm_chunk *mm_cache_refill(size_t nb, const char *fn)
+MM_HOT mm_chunk *mm_cache_refill(size_t nb, const char *fn)
 {
     struct mm_tcache *tc = claim(true);
     if (!tc)
@@ -223,7 +223,7 @@ mm_chunk *mm_cache_refill(size_t nb, const char *fn)
     return n ? got[0] : NULL;
 }
 
-bool mm_cache_free(mm_chunk *c, const char *fn)
+MM_HOT bool mm_cache_free(mm_chunk *c, const char *fn)
 {
     (void)fn;
     size_t size = mm_size(c);

@@ -190,7 +190,7 @@ static uint64_t next_gap(void)
 
 static struct slot *slot_of(uintptr_t a, struct region **rp);
 
-void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
+MM_HOT void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
 {
     if (!mm_opt.guard) {
         /* not before MM_TICK more calls (the caller's tick); but before the

@@ -30,7 +30,7 @@
 
 bool mm_debug, mm_debug_records, mm_debug_light, mm_debug_held, mm_debug_started;
 
-bool mm_debug_start(void)
+MM_HOT bool mm_debug_start(void)
 {
     mm_debug_started = true;
     if (mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || !mm_opt.profile[0])

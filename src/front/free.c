@@ -24,7 +24,7 @@ static void free_looked_up(mm_chunk *c)
         mm_heap_free_looked_up(c, "free");
 }
 
-__attribute__((noinline)) void mm_free_slow(void *p)
+MM_HOT __attribute__((noinline)) void mm_free_slow(void *p)
 {
     if (!p)
         return;

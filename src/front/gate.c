@@ -19,7 +19,7 @@
 
 bool mm_ready;
 
-void mm_front_init(void)
+MM_HOT void mm_front_init(void)
 {
     if (!mm_lock())
         return;                  /* re-entered during init: the caller uses the reserve */
@@ -51,7 +51,7 @@ void mm_front_init(void)
         mm_cache_init();         /* pthread_key_create: outside the lock */
 }
 
-void mm_leave(void)
+MM_HOT void mm_leave(void)
 {
     void *p = mm_reserve_deferred();
     while (p) {
@@ -66,7 +66,7 @@ void mm_leave(void)
     mm_unlock();
 }
 
-void mm_front_tick(void)
+MM_HOT void mm_front_tick(void)
 {
     mm_pages_tick();
     if (mm_enter()) {

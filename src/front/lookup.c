@@ -12,7 +12,7 @@
 
 static bool is_free_call(const char *fn) { return strcmp(fn, "free") == 0; }
 
-mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
+MM_HOT mm_chunk *mm_lookup(const void *p, const char *fn, unsigned flags)
 {
     if ((uintptr_t)p % MM_ALIGN)
         mm_die(fn, "invalid pointer %p: not %u-byte aligned, so not from malloc", p, MM_ALIGN);

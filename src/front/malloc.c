@@ -12,7 +12,7 @@
 
 /* n bytes aligned to align, big enough for their own mapping; from the heap
  * if mmap fails. Lock not held. */
-void *mm_alloc_big(size_t n, size_t align, const char *fn)
+MM_HOT void *mm_alloc_big(size_t n, size_t align, const char *fn)
 {
     void *p = mm_big_alloc(n, align, false);
     if (p)
@@ -69,7 +69,7 @@ void *mm_alloc_chain(size_t n, size_t align, const char *fn)
     return c ? mm_mem(c) : mm_enomem();
 }
 
-__attribute__((noinline)) void *mm_malloc_slow(size_t n)
+MM_HOT __attribute__((noinline)) void *mm_malloc_slow(size_t n)
 {
     /* This thread's first small block (its heap is made), or one while
      * its heap is busy (a signal handler): the chain serves the latter. */
@@ -91,7 +91,7 @@ __attribute__((noinline)) void *mm_malloc_slow(size_t n)
     return mm_alloc_plain(n, MM_ALIGN, "malloc");
 }
 
-void *mm_calloc(size_t total)
+MM_HOT void *mm_calloc(size_t total)
 {
     /* A fresh mapping is already zero (a kept one is not taken). */
     if (mm_plain_is_big(mm_request_size(total), MM_ALIGN)) {

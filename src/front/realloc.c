@@ -25,7 +25,7 @@ void *mm_move(void *p, size_t keep, size_t n, void *(*alloc)(size_t), void (*rel
 static void *plain_malloc(size_t n) { return mm_malloc(n); }
 static void plain_free(void *p) { mm_free(p); }
 
-void *mm_realloc(void *p, size_t n)
+MM_HOT void *mm_realloc(void *p, size_t n)
 {
     if (!p)
         return mm_malloc(n);

@@ -39,13 +39,13 @@ static char *class_start(unsigned c)
     return reserve + off;
 }
 
-bool mm_reserve_owns(const void *p)
+MM_HOT bool mm_reserve_owns(const void *p)
 {
     return (const char *)p >= reserve && (const char *)p < reserve + RESERVE;
 }
 
 /* Claims a free slot of class c; -1 when the class is full. */
-static int claim(unsigned c)
+MM_HOT static int claim(unsigned c)
 {
     for (unsigned w = 0; w * 64 < cls[c].count; w++) {
         uint64_t full = cls[c].count - w * 64 >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (cls[c].count - w * 64)) - 1;
@@ -103,7 +103,7 @@ void mm_reserve_defer(void *p)
     while (!atomic_compare_exchange_weak(&deferred, &head, p));
 }
 
-void *mm_reserve_deferred(void)
+MM_HOT void *mm_reserve_deferred(void)
 {
     return atomic_load_explicit(&deferred, memory_order_relaxed) ? atomic_exchange(&deferred, NULL) : NULL;
 }

@@ -69,7 +69,7 @@ static void unkeep(uint64_t since)
     unkeep_below(since, 0);
 }
 
-void mm_big_decay(void)
+MM_HOT void mm_big_decay(void)
 {
     if (kept_count)
         unkeep(mm_os_coarse_ms() - KEEP_MS);
@@ -102,7 +102,7 @@ static char *take_kept(size_t len, size_t *got)
     return NULL;
 }
 
-void *mm_big_alloc(size_t n, size_t align, bool zero)
+MM_HOT void *mm_big_alloc(size_t n, size_t align, bool zero)
 {
     if (align < MM_ALIGN)
         align = MM_ALIGN;
@@ -162,7 +162,7 @@ void *mm_big_alloc(size_t n, size_t align, bool zero)
     return mem;
 }
 
-void mm_big_free(mm_chunk *c)
+MM_HOT void mm_big_free(mm_chunk *c)
 {
     uintptr_t mem = (uintptr_t)mm_mem(c);
     /* As glibc does: a program that frees mapped blocks of some size will
@@ -197,7 +197,7 @@ void mm_big_free(mm_chunk *c)
     mm_os_unmap(base_of(c), len + GUARD);
 }
 
-void *mm_big_realloc(mm_chunk *c, size_t n)
+MM_HOT void *mm_big_realloc(mm_chunk *c, size_t n)
 {
     size_t off = c->prev_size, old_len = len_of(c);
     size_t len = mm_page_round(off + MM_HDR + n);
@@ -224,7 +224,7 @@ void *mm_big_realloc(mm_chunk *c, size_t n)
     return mm_mem(nc);
 }
 
-bool mm_big_owns(const void *p)
+MM_HOT bool mm_big_owns(const void *p)
 {
     return mm_pset_has(&live, (uintptr_t)p);
 }

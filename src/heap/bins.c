@@ -22,7 +22,7 @@
 static mm_chunk *bin[MM_NBINS];
 static uint64_t map[NWORDS];
 
-unsigned mm_bin_index(size_t size)
+MM_HOT unsigned mm_bin_index(size_t size)
 {
     if (size < 1024)
         return (unsigned)(size >> 4);
@@ -58,7 +58,7 @@ MM_NORETURN static void corrupt(const mm_chunk *c, const char *fn)
            mm_mem(c));
 }
 
-void mm_bin_insert(mm_chunk *c)
+MM_HOT void mm_bin_insert(mm_chunk *c)
 {
     unsigned i = mm_bin_index(mm_csize(c));
     mm_chunk *head = bin[i];
@@ -70,7 +70,7 @@ void mm_bin_insert(mm_chunk *c)
     map[i / 64] |= UINT64_C(1) << (i % 64);
 }
 
-void mm_bin_remove(mm_chunk *c, const char *fn)
+MM_HOT void mm_bin_remove(mm_chunk *c, const char *fn)
 {
     if (!mm_chead_ok(c))
         mm_bad_header(c, fn);
@@ -133,7 +133,7 @@ static mm_chunk *best_of(mm_chunk *c, size_t nb, const char *fn)
  * smallest hole that fits leaves the larger holes whole for the larger
  * requests (a growing string that moves needs one a little larger than
  * the hole it leaves). */
-static mm_chunk *find(size_t nb, const char *fn)
+MM_HOT static mm_chunk *find(size_t nb, const char *fn)
 {
     unsigned i = mm_bin_index(nb);
     mm_chunk *c = bin[i];
@@ -148,7 +148,7 @@ static mm_chunk *find(size_t nb, const char *fn)
     return c;
 }
 
-mm_chunk *mm_bin_take(size_t nb, const char *fn)
+MM_HOT mm_chunk *mm_bin_take(size_t nb, const char *fn)
 {
     mm_chunk *c = find(nb, fn);
     if (c)
@@ -156,12 +156,12 @@ mm_chunk *mm_bin_take(size_t nb, const char *fn)
     return c;
 }
 
-bool mm_bin_fits(size_t nb, const char *fn)
+MM_HOT bool mm_bin_fits(size_t nb, const char *fn)
 {
     return find(nb, fn) != NULL;
 }
 
-mm_chunk *mm_bin_first(unsigned i)
+MM_HOT mm_chunk *mm_bin_first(unsigned i)
 {
     return bin[i];
 }

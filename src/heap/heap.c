@@ -22,7 +22,7 @@ struct mm_heap mm_heap __attribute__((aligned(64))) = {
 };
 void (*mm_heap_purge_hook)(void);
 
-void mm_heap_use_options(void)
+MM_HOT void mm_heap_use_options(void)
 {
     if (!mm_options_thresholds_set)
         return;                  /* the defaults, as they are, or as they grew */
@@ -107,7 +107,7 @@ static void set_top(mm_chunk *c, size_t size)
  * ending where its segment's fencepost starts: a header the program forged,
  * or an old one of top's written back (a size from before a trim), would
  * have malloc carve memory past the heap's end. */
-static mm_chunk *top_checked(const char *fn)
+MM_HOT static mm_chunk *top_checked(const char *fn)
 {
     mm_chunk *t = H.top;
     mm_segment *s = H.active;
@@ -123,7 +123,7 @@ static mm_chunk *top_checked(const char *fn)
     return t;
 }
 
-mm_segment *mm_segment_of(const void *p)
+MM_HOT mm_segment *mm_segment_of(const void *p)
 {
     for (mm_segment *s = mm_ro.segs; s; s = s->next)
         if ((const char *)p >= s->base && (const char *)p < s->end)
@@ -154,7 +154,7 @@ static void retire_top(void)
     H.top = NULL;
 }
 
-static void start_segment(char *mem, size_t len, int kind)
+MM_HOT static void start_segment(char *mem, size_t len, int kind)
 {
     char *lo = (char *)mm_align_up((uintptr_t)mem, MM_ALIGN);
     char *hi = (char *)(((uintptr_t)mem + len) & ~(uintptr_t)(MM_ALIGN - 1));
@@ -176,7 +176,7 @@ static void start_segment(char *mem, size_t len, int kind)
 
 /* Grows the heap so that top can give nb bytes and still be a chunk.
  * False when the system has no more memory. */
-static bool grow(size_t nb, const char *fn)
+MM_HOT static bool grow(size_t nb, const char *fn)
 {
     /* Enough for a whole new segment, in case the break is not where the
      * active segment ends. (nb is at most MM_CHAIN_MAX, top_pad 1 GiB:
@@ -229,7 +229,7 @@ static bool grow(size_t nb, const char *fn)
 /* Gives back the part of top above pad bytes: by lowering the break when
  * top ends at it, otherwise (an mmapped segment, or a break someone else has
  * moved) with madvise. Returns the bytes given back. */
-static size_t trim_top(size_t pad, bool force, const char *fn)
+MM_HOT static size_t trim_top(size_t pad, bool force, const char *fn)
 {
     mm_chunk *t = top_checked(fn);
     if (!t || mm_csize(t) < pad + MM_MIN_CHUNK + mm_page)
@@ -308,7 +308,7 @@ static size_t release_chunk(mm_chunk *c)
  * thread caches or pages can leave many free chunks between them, none big
  * enough to be released on its own, which is why this looks at the total.
  * First, the freed mappings kept a second without use are unmapped. */
-static void purge(const char *fn)
+MM_HOT static void purge(const char *fn)
 {
     mm_big_decay();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_csize(H.top) : 0);
@@ -346,7 +346,7 @@ static void purge(const char *fn)
     H.used_peak = used;
 }
 
-void mm_heap_decay(void)
+MM_HOT void mm_heap_decay(void)
 {
     trim_decayed("malloc");
     purge("malloc");
@@ -355,7 +355,7 @@ void mm_heap_decay(void)
 /* Marks c (free, out of its bin with `dirty` bytes maybe resident, previous
  * chunk in use) in use with nb bytes; the rest, if it can be a chunk, goes
  * back to a bin. */
-static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
+MM_HOT static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
 {
     size_t size = mm_csize(c), rest = size - nb;
     if (rest >= MM_MIN_CHUNK) {
@@ -379,7 +379,7 @@ static mm_chunk *carve_top(size_t nb)
     return c;
 }
 
-mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
+MM_HOT mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
 {
     if (nb > MM_CHAIN_MAX)
         return NULL;               /* no chunk of the chain is that big */
@@ -410,7 +410,7 @@ static mm_chunk *free_prev(mm_chunk *c, const char *fn)
     return p;
 }
 
-void mm_heap_free(mm_chunk *c, const char *fn)
+MM_HOT void mm_heap_free(mm_chunk *c, const char *fn)
 {
     /* Neither header is trusted unchecked: pages and cached chunks come
      * back here without a lookup, and the fast paths of free do not all
@@ -424,7 +424,7 @@ void mm_heap_free(mm_chunk *c, const char *fn)
     mm_heap_free_looked_up(c, fn);
 }
 
-void mm_heap_free_looked_up(mm_chunk *c, const char *fn)
+MM_HOT void mm_heap_free_looked_up(mm_chunk *c, const char *fn)
 {
     size_t size = mm_csize(c), dirty = size;
     mm_chunk *next = mm_chunk_at(c, size);
@@ -461,7 +461,7 @@ void mm_heap_free_looked_up(mm_chunk *c, const char *fn)
 
 /* Cuts an in-use chunk down to nb bytes, freeing the tail if it can be a
  * chunk of its own. */
-static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
+MM_HOT static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
 {
     size_t size = mm_csize(c);
     if (size - nb < MM_MIN_CHUNK)
@@ -472,7 +472,7 @@ static void shrink_to(mm_chunk *c, size_t nb, const char *fn)
     mm_heap_free(r, fn);
 }
 
-bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
+MM_HOT bool mm_heap_resize(mm_chunk *c, size_t nb, const char *fn)
 {
     size_t size = mm_csize(c);
     if (size >= nb) {
@@ -542,7 +542,7 @@ static mm_chunk *take_aligned(size_t nb, size_t align, size_t back, const char *
     return NULL;
 }
 
-static mm_chunk *memalign_back(size_t nb, size_t align, size_t back, const char *fn)
+MM_HOT static mm_chunk *memalign_back(size_t nb, size_t align, size_t back, const char *fn)
 {
     if (nb > MM_CHAIN_MAX || align > MM_CHAIN_MAX)
         return NULL;
@@ -567,7 +567,7 @@ mm_chunk *mm_heap_memalign(size_t nb, size_t align, const char *fn)
     return memalign_back(nb, align, 0, fn);
 }
 
-mm_chunk *mm_heap_memalign_chunk(size_t nb, size_t align, const char *fn)
+MM_HOT mm_chunk *mm_heap_memalign_chunk(size_t nb, size_t align, const char *fn)
 {
     return memalign_back(nb, align, MM_HDR, fn);
 }

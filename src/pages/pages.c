@@ -68,7 +68,7 @@ static struct mm_page *all_pages;       /* every page: the readers' list */
 /* This thread's heap, claimed (mm_th set to mm_th_none, so that a signal
  * handler that comes in takes the chain's way), or NULL when a call of
  * its own is working on it, or it has none. */
-static inline struct mm_theap *claim(void)
+MM_HOT static inline struct mm_theap *claim(void)
 {
     struct mm_theap *th = mm_th;
     if (th == &mm_th_none)
@@ -153,7 +153,7 @@ static void map_tidy(struct mm_page **e)
 
 /* The page map's entries for [from, from + bytes) set to pg; when they are
  * cleared, a page of the map whose entries are all clear goes back. */
-static bool map_set(uintptr_t from, size_t bytes, struct mm_page *pg)
+MM_HOT static bool map_set(uintptr_t from, size_t bytes, struct mm_page *pg)
 {
     for (uintptr_t a = from; a < from + bytes; a += (uintptr_t)1 << MM_PG_GRAIN) {
         struct mm_page ***l1 = &mm_pmap[(a >> 32) & 0x7fff];
@@ -218,7 +218,7 @@ static struct mm_page *record_new(void)
     return pg;
 }
 
-static void record_free(struct mm_page *pg)
+MM_HOT static void record_free(struct mm_page *pg)
 {
     struct mm_rslab *sl = pg->slab;
     if (slab_full(sl))
@@ -232,7 +232,7 @@ static void record_free(struct mm_page *pg)
 }
 
 /* Lays out page pg (its chunk, bytes) for class cls, empty. */
-static void format(struct mm_page *pg, unsigned cls)
+MM_HOT static void format(struct mm_page *pg, unsigned cls)
 {
     size_t s = mm_pg_class_size(cls);
     pg->free = 0;
@@ -265,7 +265,7 @@ static void format(struct mm_page *pg, unsigned cls)
 }
 
 /* The page's chunk back to the chain; its record to the spares. */
-static void give_back(struct mm_page *pg)
+MM_HOT static void give_back(struct mm_page *pg)
 {
     DL_UNLINK(all_pages, pg, all_next, all_prev);
     map_set((uintptr_t)pg->chunk, pg->bytes, NULL);
@@ -310,7 +310,7 @@ static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
  * are, so it is checked block by block (each a block of the page, its bit
  * set, then cleared) but not written again: only its last block is linked
  * to what the owner's list held. */
-static void collect(struct mm_page *pg)
+MM_HOT static void collect(struct mm_page *pg)
 {
     if (!__atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
         return;                  /* (an exchange would take the line from the freeing threads) */
@@ -459,7 +459,7 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
 
 /* th's empty pages back to the chain, and its cur pages that stayed empty
  * since before `since` (lock held, th claimed). */
-static void drop_empty(struct mm_theap *th, uint64_t since)
+MM_HOT static void drop_empty(struct mm_theap *th, uint64_t since)
 {
     while (th->empty) {
         struct mm_page *pg = th->empty;
@@ -511,7 +511,7 @@ static void take_hinted(struct mm_theap *th, unsigned cls)
 
 /* One of th's other pages of class cls that holds freed blocks (its own
  * or other threads'), off its list; NULL: none among the first few. */
-static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
+MM_HOT static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
 {
     take_hinted(th, cls);
     unsigned n = 0;
@@ -530,7 +530,7 @@ static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
  * fresh ones, so that the memory the program touched already serves
  * first (a block freed by another thread waits in its page's remote list
  * until the owner comes for it). */
-static void *refill(struct mm_theap *th, unsigned cls)
+MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
 {
     struct mm_page *pg = th->cur[cls];
     if (pg->free)
@@ -574,7 +574,7 @@ static void *refill(struct mm_theap *th, unsigned cls)
     }
 }
 
-void mm_pages_tick(void)
+MM_HOT void mm_pages_tick(void)
 {
     struct mm_theap *th = claim();
     if (th) {
@@ -605,7 +605,7 @@ static void moved(struct mm_theap *th, struct mm_page *pg)
     }
 }
 
-void mm_pages_moved(struct mm_page *pg)
+MM_HOT void mm_pages_moved(struct mm_page *pg)
 {
     if (pg->owner != mm_th)
         return;                  /* a signal handler's free: the page moves later */
@@ -634,7 +634,7 @@ static void push_remote(struct mm_page *pg, void *p, const char *fn)
         __atomic_store_n(&o->remote_hint[cls], 1, __ATOMIC_RELAXED);
 }
 
-bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
+MM_HOT bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 {
     if (mm_pages_held)
         return false;            /* the toolkit's: it gives the block back (mm_pages_give) */
@@ -644,7 +644,7 @@ bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 
 /* ---- thread heaps */
 
-static void leave_pages(struct mm_page *pg)
+MM_HOT static void leave_pages(struct mm_page *pg)
 {
     while (pg) {
         struct mm_page *next = pg->next;
@@ -683,7 +683,7 @@ static void abandon(struct mm_theap *th)
     spare_heaps = th;
 }
 
-static void thread_end(void *arg)
+MM_HOT static void thread_end(void *arg)
 {
     struct mm_theap *th = arg;
     mm_th = &mm_th_none;
@@ -699,13 +699,13 @@ static void thread_end(void *arg)
     mm_unlock();
 }
 
-void mm_pages_start(void)
+MM_HOT void mm_pages_start(void)
 {
     key_ok = pthread_key_create(&key, thread_end) == 0;
     mm_pages_on = key_ok;
 }
 
-static struct mm_theap *make_heap(void)
+MM_HOT static struct mm_theap *make_heap(void)
 {
     if (!mm_lock())
         return NULL;
@@ -727,7 +727,7 @@ static struct mm_theap *make_heap(void)
     return th;
 }
 
-void *mm_pages_malloc_nofast(size_t n)
+MM_HOT void *mm_pages_malloc_nofast(size_t n)
 {
     if (!mm_pages_on || mm_pages_held || n > MM_PG_MAX)
         return NULL;
@@ -745,7 +745,7 @@ void *mm_pages_malloc_nofast(size_t n)
     return r;
 }
 
-void *mm_pages_memalign(size_t n, size_t align)
+MM_HOT void *mm_pages_memalign(size_t n, size_t align)
 {
     if (align > ((size_t)1 << MM_PG_GRAIN) || n > MM_PG_MAX || mm_pages_held)
         return NULL;
@@ -800,7 +800,7 @@ bool mm_pages_fill(const mm_chunk *c, size_t *live)
     return true;
 }
 
-size_t mm_pages_usable(const void *p, const char *fn)
+MM_HOT size_t mm_pages_usable(const void *p, const char *fn)
 {
     struct mm_page *pg = mm_page_of(p);
     if (!pg)
@@ -824,7 +824,7 @@ static void count_page(const struct mm_page *pg, struct mm_summary *s)
 /* Left pages: their remote frees taken back, the emptied ones idle; then
  * the idle pages that no thread took for a second go back (all of them:
  * every idle page). Lock held: the lock holder stands in for their owner. */
-static void tidy_left(bool all)
+MM_HOT static void tidy_left(bool all)
 {
     bool was = inside;
     inside = true;
@@ -847,7 +847,7 @@ static void tidy_left(bool all)
  * held). The idle lists are walked at most every SWEEP_MS / 8, unless all,
  * so that threads that end or take pages by the thousand do not each walk
  * every page the others left. */
-static void idle_expire(bool all)
+MM_HOT static void idle_expire(bool all)
 {
     static uint64_t walked_ms;
     uint64_t now = mm_os_coarse_ms(), before = all ? UINT64_MAX : now - SWEEP_MS;
@@ -881,7 +881,7 @@ void mm_pages_summarize(struct mm_summary *s)
         count_page(pg, s);
 }
 
-void mm_pages_flush(void)
+MM_HOT void mm_pages_flush(void)
 {
     if (!mm_pages_on || inside)
         return;
@@ -906,7 +906,7 @@ void mm_pages_flush(void)
  * can tell; either class has pages of its size. Not given back to the
  * chain here: the heap may be half-way through a change too (a fork from
  * a signal handler). Lock held. */
-void mm_pages_after_fork_child(void)
+MM_HOT void mm_pages_after_fork_child(void)
 {
     for (unsigned c = 0; c < MM_PG_NCLS; c++)
         left[c] = idle[c] = NULL;

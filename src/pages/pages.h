@@ -48,7 +48,7 @@
 #define MM_PG_MAXBLOCKS 4096u           /* 64 KiB of 16-byte blocks */
 
 extern const uint8_t mm_pg_small_class[65];   /* (n + 15) / 16 -> class, n <= 1024 */
-static inline unsigned mm_pg_class(size_t n)
+MM_HOT static inline unsigned mm_pg_class(size_t n)
 {
     if (MM_LIKELY(n <= 1024))
         return mm_pg_small_class[(n + 15) >> 4];
