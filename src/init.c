@@ -51,10 +51,6 @@ static void reset_child(void)
 extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
                              void *dso);
 extern void *__dso_handle;
-MM_HOT static void register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
-{
-    __register_atfork(prepare, parent, child, &__dso_handle);
-}
 
 /* The library's DT_FINI (-Wl,-fini, CMakeLists.txt): the C runtime's
  * _fini, which does nothing here (the destructors are in .fini_array),
@@ -182,7 +178,7 @@ MM_HOT __attribute__((constructor)) static void start(void)
      * close its own before */
     bool reports = toolkit || mm_opt.heapmap[0];
     mm_log_configure(mm_opt.log, reports);
-    register_atfork(before_fork, after_fork_parent, after_fork_child);
+    __register_atfork(before_fork, after_fork_parent, after_fork_child, &__dso_handle);
 #ifndef MM_NO_TOOLKIT
     if (!reports)
         return;                  /* quiet: nothing of the toolkit starts */
