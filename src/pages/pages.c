@@ -26,6 +26,14 @@
 
 #define KEEP_EMPTY 4            /* empty pages a heap keeps for reuse */
 #define SWEEP_MS 1000           /* empty pages go back after this long */
+/* A thread's first YOUNG_BLOCKS blocks above YOUNG_SIZE come from the
+ * chain, packed best-fit among everyone's, unless a page of their class
+ * that an ended thread left waits: pages of these classes hold a few
+ * blocks each, 64 to 128 KiB, and a short-lived thread that took one for
+ * every class it touched would hold all of them, mostly empty, for a few
+ * blocks (see README, "Against the targets"). */
+#define YOUNG_BLOCKS 64
+#define YOUNG_SIZE 1024
 
 /* A page with nothing: cur of every class of a new heap, and of
  * mm_th_none. */
@@ -401,9 +409,9 @@ static void tidy_left(bool all);
 static void idle_expire(bool all);
 
 /* A page of class cls for th: an empty one of th's, one left by an ended
- * thread with room, an idle one, or a new one from the chain. NULL: no
- * memory, or re-entered. */
-static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
+ * thread with room, an idle one, or a new one from the chain (not these
+ * two for a young thread). NULL: none, no memory, or re-entered. */
+static struct mm_page *page_new(struct mm_theap *th, unsigned cls, bool young)
 {
     size_t bytes = page_bytes(cls);
     for (struct mm_page *pg = th->empty; pg; pg = pg->next)
@@ -424,6 +432,8 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls)
         if (pg->rebuild)
             rebuild(pg);
         collect(pg);
+    } else if (young) {
+        pg = NULL;
     } else if ((pg = idle[cls]) != NULL) {
         unlink_page(&idle[cls], pg);
     } else if ((pg = record_new()) != NULL) {
@@ -526,10 +536,11 @@ MM_HOT static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
 /* A block of class cls, th claimed: from cur, after taking back its
  * remote frees; else from another page that holds freed blocks; else
  * fresh from cur, or from another page with room (one of avail, one of
- * full that got frees since), else a new page. Freed blocks come before
- * fresh ones, so that the memory the program touched already serves
- * first (a block freed by another thread waits in its page's remote list
- * until the owner comes for it). */
+ * full that got frees since), else a new page (NULL while th is young,
+ * YOUNG_BLOCKS: the chain serves it). Freed blocks come before fresh
+ * ones, so that the memory the program touched already serves first (a
+ * block freed by another thread waits in its page's remote list until the
+ * owner comes for it). */
 MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
 {
     struct mm_page *pg = th->cur[cls];
@@ -563,9 +574,13 @@ MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
                     break;
             if (next)
                 unlink_page(&th->full[cls], next);
-            else if (!(next = page_new(th, cls))) {
-                th->cur[cls] = &none;
-                return NULL;
+            else {
+                bool young = mm_pg_class_size(cls) > YOUNG_SIZE && th->young < YOUNG_BLOCKS;
+                if (!(next = page_new(th, cls, young))) {
+                    th->young += young;     /* the chain serves it */
+                    th->cur[cls] = &none;
+                    return NULL;
+                }
             }
         }
         pg = next;

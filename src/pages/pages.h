@@ -110,6 +110,7 @@ struct mm_theap {
     struct mm_page *full[MM_PG_NCLS];     /* pages with none (remote frees may come) */
     struct mm_page *empty;                /* empty pages kept for any class */
     unsigned nempty;
+    unsigned young;                       /* blocks the chain served while young */
     uint64_t sweep_ms;
     struct mm_theap *next, *prev;         /* every heap, under the lock */
     /* Set by other threads (relaxed atomics) when they free into a full

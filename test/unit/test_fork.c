@@ -52,6 +52,7 @@ static void at_point(int sig)
 static void *layer(void *arg)
 {
     (void)arg;
+    past_young();
     void *big[40];
     for (int i = 0; i < 40; i++)
         CHECK((big[i] = malloc(BIG)) != NULL);

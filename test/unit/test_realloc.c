@@ -40,6 +40,7 @@ static void grows_and_shrinks_in_place(void)
 {
     /* A block of a page stays while it shrinks by less than half, and moves
      * to the smaller class, its bytes kept, when it shrinks by more. */
+    past_young();
     char *p = malloc(5000);
     fill(p, 5000, 1);
     CHECK(realloc(p, 3000) == p && intact(p, 3000, 1));
