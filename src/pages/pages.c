@@ -18,10 +18,15 @@
  * pages go back to the chain after a second without use, and their
  * memory to the system.
  * Remote frees to a full page wait on its remote list until its owner,
- * needing a page, looks there before it takes a new one. */
+ * needing a page, looks there before it takes a new one; a full page
+ * whose blocks were all freed by other threads is taken by the next
+ * thread that needs a page of its class (its owner may never come back
+ * for it). A young thread's first blocks above 1 KiB come from the chain
+ * (YOUNG_BLOCKS). */
 #include "pages.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #define KEEP_EMPTY 4            /* empty pages a heap keeps for reuse */
@@ -114,6 +119,25 @@ static inline void unclaim_own(struct mm_theap *th)
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     held_busy = false;
+}
+
+/* th's full lists, and the blocks of its full pages, against a thread
+ * that looks through them for a page to take (take_full). Held for a few
+ * instructions by the owner, never while it takes the lock; a thread that
+ * waits long for it (its holder was preempted) lets the others run. */
+static void full_lock(struct mm_theap *th)
+{
+    for (unsigned spins = 0; __atomic_exchange_n(&th->full_busy, 1, __ATOMIC_ACQUIRE);)
+        while (__atomic_load_n(&th->full_busy, __ATOMIC_RELAXED))
+            if (++spins % 64)
+                __builtin_ia32_pause();
+            else
+                sched_yield();
+}
+
+static void full_unlock(struct mm_theap *th)
+{
+    __atomic_store_n(&th->full_busy, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- classes */
@@ -407,10 +431,60 @@ static void idle_put(struct mm_page *pg)
 
 static void tidy_left(bool all);
 static void idle_expire(bool all);
+static void push_remote(struct mm_page *pg, void *p, const char *fn);
+
+/* Whether every block that full page pg has out waits on its remote list,
+ * freed by other threads: its owner holds no block of it, and gets none
+ * back from it until it refills that class, which a thread that stopped
+ * allocating never does. The list is read as it is (links checked; one
+ * that leads outside the page, or more blocks than are out, says no: the
+ * owner's collect names it). Under the owner's full lock. */
+static bool all_freed(const struct mm_page *pg)
+{
+    uintptr_t r = __atomic_load_n(&pg->remote, __ATOMIC_ACQUIRE);
+    uint32_t n = 0;
+    if (pg->free || !r)
+        return false;
+    while (r && n <= pg->used) {
+        if (mm_pg_index(pg, (const void *)r) < 0)
+            return false;
+        n++;
+        r = *(const uint64_t *)r ^ mm_pg_mix(pg, r);
+    }
+    return !r && n == pg->used;
+}
+
+/* A full page of class cls of another thread's whose blocks were all
+ * freed by others, taken over by th with its blocks (lock held: no heap
+ * ends meanwhile). A main thread that builds the data its workers free,
+ * then only waits for them, would otherwise hold those pages, all free,
+ * for as long as it lives. */
+static struct mm_page *take_full(struct mm_theap *th, unsigned cls)
+{
+    for (struct mm_theap *o = heaps; o; o = o->next) {
+        if (o == th || !__atomic_load_n(&o->full[cls], __ATOMIC_RELAXED))
+            continue;
+        full_lock(o);
+        struct mm_page *pg = o->full[cls];
+        while (pg && !all_freed(pg))
+            pg = pg->next;
+        if (pg) {
+            unlink_page(&o->full[cls], pg);
+            __atomic_store_n(&pg->owner, th, __ATOMIC_RELEASE);
+        }
+        full_unlock(o);
+        if (pg) {
+            collect(pg);
+            return pg;
+        }
+    }
+    return NULL;
+}
 
 /* A page of class cls for th: an empty one of th's, one left by an ended
- * thread with room, an idle one, or a new one from the chain (not these
- * two for a young thread). NULL: none, no memory, or re-entered. */
+ * thread with room, another thread's that others freed all of, an idle
+ * one, or a new one from the chain (not these two for a young thread).
+ * NULL: none, no memory, or re-entered. */
 static struct mm_page *page_new(struct mm_theap *th, unsigned cls, bool young)
 {
     size_t bytes = page_bytes(cls);
@@ -432,8 +506,8 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls, bool young)
         if (pg->rebuild)
             rebuild(pg);
         collect(pg);
-    } else if (young) {
-        pg = NULL;
+    } else if ((pg = take_full(th, cls)) != NULL || young) {
+        /* (a young thread's block comes from the chain if no page waits) */
     } else if ((pg = idle[cls]) != NULL) {
         unlink_page(&idle[cls], pg);
     } else if ((pg = record_new()) != NULL) {
@@ -510,6 +584,7 @@ static void take_hinted(struct mm_theap *th, unsigned cls)
         return;
     __atomic_store_n(&th->remote_hint[cls], 0, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);    /* a free after this leaves the hint again */
+    full_lock(th);
     for (struct mm_page *pg = th->full[cls], *next; pg; pg = next) {
         next = pg->next;
         if (__atomic_load_n(&pg->remote, __ATOMIC_RELAXED)) {
@@ -517,6 +592,7 @@ static void take_hinted(struct mm_theap *th, unsigned cls)
             push_page(&th->avail[cls], pg, MM_PG_AVAIL);
         }
     }
+    full_unlock(th);
 }
 
 /* One of th's other pages of class cls that holds freed blocks (its own
@@ -559,22 +635,27 @@ MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
                 extend(pg);
                 return mm_pg_pop(pg);
             }
-            if (pg->fresh < pg->cap)
+            if (pg->fresh < pg->cap) {
                 push_page(&th->avail[cls], pg, MM_PG_AVAIL);
-            else
+            } else {
+                full_lock(th);
                 push_page(&th->full[cls], pg, MM_PG_FULL);
+                full_unlock(th);
+            }
         } else {
             next = take_freed(th, cls);
         }
         if (!next && (next = th->avail[cls]) != NULL) {
             unlink_page(&th->avail[cls], next);         /* fresh blocks only */
         } else if (!next) {
+            full_lock(th);
             for (next = th->full[cls]; next; next = next->next)
                 if (next->free || __atomic_load_n(&next->remote, __ATOMIC_RELAXED))
                     break;
             if (next)
                 unlink_page(&th->full[cls], next);
-            else {
+            full_unlock(th);
+            if (!next) {
                 bool young = mm_pg_class_size(cls) > YOUNG_SIZE && th->young < YOUNG_BLOCKS;
                 if (!(next = page_new(th, cls, young))) {
                     th->young += young;     /* the chain serves it */
@@ -598,13 +679,14 @@ MM_HOT void mm_pages_tick(void)
     }
 }
 
-/* A page of th's (th claimed) that is not cur, and ran empty or is full no
- * more, to its list. */
-static void moved(struct mm_theap *th, struct mm_page *pg)
+/* A page of th's (th claimed), off its list, to avail, or to the empty
+ * ones when it ran empty. */
+static void place(struct mm_theap *th, struct mm_page *pg)
 {
-    if (pg->used == 0 && pg->where != MM_PG_CUR) {
+    if (pg->used) {
+        push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);
+    } else {
         pg->empty_ms = mm_os_coarse_ms();
-        unlink_page(list_of(th, pg), pg);
         if (th->nempty < KEEP_EMPTY) {
             push_page(&th->empty, pg, MM_PG_EMPTY);
             th->nempty++;
@@ -614,9 +696,38 @@ static void moved(struct mm_theap *th, struct mm_page *pg)
         } else {
             push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);   /* re-entered: later */
         }
-    } else if (pg->where == MM_PG_FULL) {
+    }
+}
+
+/* A page of th's (th claimed) that is not cur and ran empty, to its list. */
+static void moved(struct mm_theap *th, struct mm_page *pg)
+{
+    if (pg->used || pg->where == MM_PG_CUR)
+        return;
+    if (pg->where == MM_PG_FULL) {
+        full_lock(th);
         unlink_page(&th->full[pg->cls], pg);
-        push_page(&th->avail[pg->cls], pg, MM_PG_AVAIL);
+        full_unlock(th);
+    } else {
+        unlink_page(list_of(th, pg), pg);
+    }
+    place(th, pg);
+}
+
+/* p, a block of th's page pg (th claimed), freed by th: a page that is not
+ * cur moves when it ran empty or was full. A full page takes the block
+ * under th's full lock, so that a thread that looks for a page whose
+ * every block was freed by others (take_full) never sees it half-way. */
+static void put_own(struct mm_theap *th, struct mm_page *pg, void *p, const char *fn)
+{
+    if (pg->where == MM_PG_FULL) {
+        full_lock(th);
+        mm_pg_put(pg, p, fn);
+        unlink_page(&th->full[pg->cls], pg);
+        full_unlock(th);
+        place(th, pg);
+    } else if (mm_pg_put(pg, p, fn) == 0) {
+        moved(th, pg);
     }
 }
 
@@ -626,6 +737,17 @@ MM_HOT void mm_pages_moved(struct mm_page *pg)
         return;                  /* a signal handler's free: the page moves later */
     struct mm_theap *th = claim();
     moved(th, pg);
+    unclaim(th);
+}
+
+void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn)
+{
+    struct mm_theap *th = pg->owner == mm_th ? claim() : NULL;
+    if (!th) {
+        push_remote(pg, p, fn);  /* a signal handler came in: taken back later */
+        return;
+    }
+    put_own(th, pg, p, fn);
     unclaim(th);
 }
 
@@ -798,9 +920,7 @@ void mm_pages_give(struct mm_page *pg, void *p, const char *fn)
         push_remote(pg, p, fn);  /* (a signal handler's free on the owner: taken back later) */
         return;
     }
-    uint32_t used = mm_pg_put(pg, p, fn);
-    if (pg->where != MM_PG_CUR && (used == 0 || pg->where == MM_PG_FULL))
-        moved(th, pg);
+    put_own(th, pg, p, fn);
     unclaim_own(th);
 }
 
@@ -937,8 +1057,10 @@ MM_HOT void mm_pages_after_fork_child(void)
     }
     struct mm_theap *th = heaps;
     heaps = own;
-    if (own)
+    if (own) {
         own->next = own->prev = NULL;
+        own->full_busy = 0;
+    }
     for (struct mm_theap *next; th; th = next) {
         next = th->next;
         if (th == own)

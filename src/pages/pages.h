@@ -117,6 +117,10 @@ struct mm_theap {
      * page of the class; on lines of their own, away from what the
      * owner's fast paths read. */
     uint8_t remote_hint[MM_PG_NCLS] __attribute__((aligned(64)));
+    /* Held while the owner changes its full lists, or puts a block back
+     * into a full page, and while another thread looks through them for
+     * a page whose blocks were all freed by others (pages.c, take_full). */
+    int full_busy;
 };
 
 /* This thread's heap for the fast paths; mm_th_none while a call works
@@ -148,10 +152,13 @@ void mm_pages_give(struct mm_page *pg, void *p, const char *fn);
  * has no heap yet (it is made); NULL when the pages cannot serve n now (a
  * signal handler came in while its thread works on its heap, the thread
  * is ending, no memory): the chain serves it. free's: a page of this
- * thread's that ran empty or is full no more moves to its list; a block
- * of another thread's page goes on its remote list. */
+ * thread's that ran empty moves to its list; a block of another
+ * thread's page goes on its remote list. */
 void *mm_pages_malloc_nofast(size_t n);
 void mm_pages_moved(struct mm_page *pg);
+/* The owner's free of block p of its full page pg: under the heap's
+ * full_busy, the page moved to avail (or empty). */
+void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn);
 /* n bytes aligned to align (a power of two up to 4 KiB) from a class whose
  * size align divides; NULL: not from the pages (the chain serves it). */
 void *mm_pages_memalign(size_t n, size_t align);
@@ -280,11 +287,19 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
         return mm_pages_free_remote(pg, p, fn);
     mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (MM_UNLIKELY(pg->where == MM_PG_FULL)) {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        mm_th = th;
+        mm_pages_free_full(pg, p, fn);
+        return true;
+    }
     uint32_t used = mm_pg_put(pg, p, fn);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     mm_th = th;
-    /* a page that is not cur, emptied or no longer full, moves */
-    if (MM_UNLIKELY(pg->where != MM_PG_CUR) && (used == 0 || pg->where == MM_PG_FULL))
+    /* a page that is not cur and ran empty moves (where first: the
+     * branch on used alone mispredicts where a program's frees empty its
+     * current page often) */
+    if (MM_UNLIKELY(pg->where != MM_PG_CUR) && used == 0)
         mm_pages_moved(pg);
     return true;
 }

@@ -1,8 +1,10 @@
 /* Eight threads allocate, hand blocks to each other, and free what others
- * allocated. Contents are checked at every free. */
+ * allocated. Contents are checked at every free. First, pages that other
+ * threads freed all of are taken by a thread that needs them. */
 #include "helper.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 enum { THREADS = 8, OPS = 60000, RING = 512 };
@@ -55,10 +57,83 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* ---- pages that other threads freed all of ----
+ *
+ * A thread fills pages of one class and then only waits; another frees
+ * every block of them. A third thread that needs pages of that class
+ * takes those, all free, instead of new ones from the heap: the waiting
+ * thread would otherwise hold them for as long as it lives. */
+#define HELD 3000               /* 64-byte blocks: about three pages' worth */
+static void *held[HELD];
+static sem_t filled, done;
+
+static void *filler(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HELD; i++)
+        CHECK((held[i] = malloc(64)) != NULL);
+    sem_post(&filled);
+    while (sem_wait(&done) != 0)        /* waits, allocating nothing */
+        CHECK(errno == EINTR);
+    return NULL;
+}
+
+static void *freer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HELD; i++)
+        free(held[i]);
+    return NULL;
+}
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *taker(void *arg)
+{
+    int *reused = arg;
+    static void *mine[HELD];
+    qsort(held, HELD, sizeof *held, by_address);
+    for (int i = 0; i < HELD; i++) {
+        CHECK((mine[i] = malloc(64)) != NULL);
+        memset(mine[i], 0xab, 64);
+        if (bsearch(&mine[i], held, HELD, sizeof *held, by_address))
+            ++*reused;
+    }
+    for (int i = 0; i < HELD; i++)
+        free(mine[i]);
+    return NULL;
+}
+
+static void full_pages_taken(void)
+{
+    CHECK(sem_init(&filled, 0, 0) == 0);
+    CHECK(sem_init(&done, 0, 0) == 0);
+    pthread_t f, g, t;
+    int reused = 0;
+    CHECK(pthread_create(&f, NULL, filler, NULL) == 0);
+    while (sem_wait(&filled) != 0)
+        CHECK(errno == EINTR);
+    CHECK(pthread_create(&g, NULL, freer, NULL) == 0);
+    pthread_join(g, NULL);
+    CHECK(pthread_create(&t, NULL, taker, &reused) == 0);
+    pthread_join(t, NULL);
+    /* all but the filler's current page: two pages of 1,000 blocks or so */
+    if (reused < HELD / 2)
+        FAIL("%d of %d blocks came from the pages that another thread freed all of", reused, HELD);
+    sem_post(&done);
+    pthread_join(f, NULL);
+    CHECK_HEAP();
+}
+
 int main(void)
 {
     require_mymalloc();
     alarm(120);
+    full_pages_taken();
     pthread_t t[THREADS];
     for (long i = 0; i < THREADS; i++)
         CHECK(pthread_create(&t[i], NULL, worker, (void *)(i + 1)) == 0);
