@@ -37,7 +37,7 @@
  * blocks each, 64 to 128 KiB, and a short-lived thread that took one for
  * every class it touched would hold all of them, mostly empty, for a few
  * blocks (see README, "Against the targets"). */
-#define YOUNG_BLOCKS 64
+#define YOUNG_BLOCKS 48
 #define YOUNG_SIZE 1024
 
 /* A page with nothing: cur of every class of a new heap, and of

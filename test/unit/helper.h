@@ -44,17 +44,17 @@ static inline void require_mymalloc(void)
         FAIL("library version %s, header %s", mymalloc_version(), MYMALLOC_VERSION);
 }
 
-/* A thread's first 64 blocks above 1 KiB come from the chain, not from
+/* A thread's first 48 blocks above 1 KiB come from the chain, not from
  * pages (YOUNG_BLOCKS in src/pages/pages.c): a test of the pages' bigger
  * classes first takes its thread past that, and proves it did (a page
  * block of 5,000 bytes has its class's 5,120; the chain's, 5,000). */
 static inline void past_young(void)
 {
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < 48; i++)
         free(malloc(2000));
     void *p = malloc(5000);
     if (!p || malloc_usable_size(p) != 5120)
-        FAIL("a block of 5000 bytes does not come from a page after 64 of 2000: usable size %zu",
+        FAIL("a block of 5000 bytes does not come from a page after 48 of 2000: usable size %zu",
              p ? malloc_usable_size(p) : 0);
     free(p);
 }
