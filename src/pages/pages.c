@@ -123,8 +123,8 @@ static inline void unclaim_own(struct mm_theap *th)
 
 /* th's full lists, and the blocks of its full pages, against a thread
  * that looks through them for a page to take (take_full). Held for a few
- * instructions by the owner, never while it takes the lock; a thread that
- * waits long for it (its holder was preempted) lets the others run. */
+ * instructions by the owner, never while it takes the lock; an owner that
+ * waits long for it (the looking thread was preempted) lets others run. */
 static void full_lock(struct mm_theap *th)
 {
     for (unsigned spins = 0; __atomic_exchange_n(&th->full_busy, 1, __ATOMIC_ACQUIRE);)
@@ -133,6 +133,14 @@ static void full_lock(struct mm_theap *th)
                 __builtin_ia32_pause();
             else
                 sched_yield();
+}
+
+/* The looking thread's: it never waits for the flag (it holds the lock,
+ * which a signal handler that came in on the owner while it held the flag
+ * may be waiting for). */
+static bool full_trylock(struct mm_theap *th)
+{
+    return !__atomic_exchange_n(&th->full_busy, 1, __ATOMIC_ACQUIRE);
 }
 
 static void full_unlock(struct mm_theap *th)
@@ -462,9 +470,8 @@ static bool all_freed(const struct mm_page *pg)
 static struct mm_page *take_full(struct mm_theap *th, unsigned cls)
 {
     for (struct mm_theap *o = heaps; o; o = o->next) {
-        if (o == th || !__atomic_load_n(&o->full[cls], __ATOMIC_RELAXED))
+        if (o == th || !__atomic_load_n(&o->full[cls], __ATOMIC_RELAXED) || !full_trylock(o))
             continue;
-        full_lock(o);
         struct mm_page *pg = o->full[cls];
         while (pg && !all_freed(pg))
             pg = pg->next;
