@@ -729,6 +729,13 @@ static void put_own(struct mm_theap *th, struct mm_page *pg, void *p, const char
 {
     if (pg->where == MM_PG_FULL) {
         full_lock(th);
+        if (__atomic_load_n(&pg->owner, __ATOMIC_RELAXED) != th) {
+            /* taken while this waited: then every block it had out was
+             * on its remote list, p too, and this is a second free */
+            full_unlock(th);
+            push_remote(pg, p, fn);
+            return;
+        }
         mm_pg_put(pg, p, fn);
         unlink_page(&th->full[pg->cls], pg);
         full_unlock(th);
