@@ -1,6 +1,7 @@
 /* Eight threads allocate, hand blocks to each other, and free what others
  * allocated. Contents are checked at every free. First, pages that other
- * threads freed all of are taken by a thread that needs them. */
+ * threads freed all of are taken by a thread that needs them, while their
+ * owner waits and while it works. */
 #include "helper.h"
 
 #include <pthread.h>
@@ -129,11 +130,75 @@ static void full_pages_taken(void)
     CHECK_HEAP();
 }
 
+/* ---- pages taken while their owners work ----
+ *
+ * Four threads each allocate batches of 48-byte blocks (filling pages,
+ * one to three pages' worth, so that a thread often needs more pages
+ * than its own freed ones), hand every batch to the next thread, free
+ * the batch handed to them, and free some of their own blocks
+ * themselves: pages of each go full, their blocks freed by another
+ * thread while the owner works on its lists, and the threads take each
+ * other's pages. Every block's contents are checked when it is freed. */
+enum { TAKERS = 4, BATCH = 1500, ROUNDS = 60 };
+static struct { void *p[3 * BATCH]; int n; sem_t full, empty; } box[TAKERS];
+
+static void *passer(void *arg)
+{
+    long me = (long)(intptr_t)arg;
+    int to = (int)((me + 1) % TAKERS);
+    static __thread void *own_blocks[64];
+    for (int round = 0; round < ROUNDS; round++) {
+        int n = BATCH * (1 + (int)((round + me) % 3));
+        void **batch = malloc((size_t)n * sizeof *batch);
+        CHECK(batch);
+        for (int i = 0; i < n; i++) {
+            CHECK((batch[i] = malloc(48)) != NULL);
+            fill(batch[i], 48, (unsigned)(me * 7 + i));
+        }
+        for (int i = 0; i < 64; i++) {     /* some freed by their owner */
+            free(own_blocks[i]);
+            CHECK((own_blocks[i] = malloc(48)) != NULL);
+        }
+        while (sem_wait(&box[to].empty) != 0)
+            CHECK(errno == EINTR);
+        memcpy(box[to].p, batch, (size_t)n * sizeof *batch);
+        box[to].n = n;
+        sem_post(&box[to].full);
+        free(batch);
+        while (sem_wait(&box[me].full) != 0)
+            CHECK(errno == EINTR);
+        long from = (me + TAKERS - 1) % TAKERS;
+        for (int i = 0; i < box[me].n; i++) {
+            CHECK(intact(box[me].p[i], 48, (unsigned)(from * 7 + i)));
+            free(box[me].p[i]);
+        }
+        sem_post(&box[me].empty);
+    }
+    for (int i = 0; i < 64; i++)
+        free(own_blocks[i]);
+    return NULL;
+}
+
+static void pages_taken_at_work(void)
+{
+    pthread_t t[TAKERS];
+    for (int i = 0; i < TAKERS; i++) {
+        CHECK(sem_init(&box[i].full, 0, 0) == 0);
+        CHECK(sem_init(&box[i].empty, 0, 1) == 0);
+    }
+    for (long i = 0; i < TAKERS; i++)
+        CHECK(pthread_create(&t[i], NULL, passer, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < TAKERS; i++)
+        pthread_join(t[i], NULL);
+    CHECK_HEAP();
+}
+
 int main(void)
 {
     require_mymalloc();
     alarm(120);
     full_pages_taken();
+    pages_taken_at_work();
     pthread_t t[THREADS];
     for (long i = 0; i < THREADS; i++)
         CHECK(pthread_create(&t[i], NULL, worker, (void *)(i + 1)) == 0);
