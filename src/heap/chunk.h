@@ -46,10 +46,11 @@
  * chunk can find c and merge with it in O(1). A free chunk also keeps the two
  * links of its bin list where the user data was:
  *
- *     +-----------+-----------+-----------+-----------+---- ... ---+-----------+
- *     | prev_size | head      | fd        | bk        | dirty (*)  | c's size  |
- *     +-----------+-----------+-----------+-----------+---- ... ---+-----------+
- *     (*) only in free chunks of MM_RELEASE_MIN bytes or more
+ *     +-----------+-----------+-----------+-----------+-------------+-- ... --+-----------+
+ *     | prev_size | head      | fd        | bk        | dirty, pass |         | c's size  |
+ *     +-----------+-----------+-----------+-----------+-------------+-- ... --+-----------+
+ *     (dirty and pass only in free chunks of MM_RELEASE_MIN bytes or more:
+ *     the bytes that may be resident, and when it was freed)
  *
  * A chunk in use that a thread cache holds (cache/) stays INUSE for the
  * heap, so the heap never merges it; its first word is the cache's mark,
@@ -133,6 +134,7 @@ typedef struct mm_chunk {
     size_t head;               /* tag | size | flags */
     struct mm_chunk *fd, *bk;  /* bin links, free chunks only, mangled (bins.c) */
     size_t dirty;              /* free chunks >= MM_RELEASE_MIN: bytes maybe resident */
+    uint64_t pass;             /* the same: the decay pass it was freed in (heap.c) */
 } mm_chunk;
 
 /* The chunk size for a request of n bytes (n <= MM_MAX_REQUEST). */

@@ -56,12 +56,13 @@ static size_t dirty_of(const mm_chunk *c)
 
 /* Every free chunk goes in and out of its bin through these two, which keep
  * the count of free bytes that may be resident. */
-static void bin_put(mm_chunk *c, size_t dirty)
+static void bin_put(mm_chunk *c, size_t dirty, uint64_t pass)
 {
     dirty = min_size(dirty, mm_csize(c));
-    if (mm_csize(c) >= MM_RELEASE_MIN)
+    if (mm_csize(c) >= MM_RELEASE_MIN) {
         c->dirty = dirty;
-    else
+        c->pass = pass;
+    } else
         dirty = mm_csize(c);
     H.free_dirty += dirty;
     H.free_bytes += mm_csize(c);
@@ -150,7 +151,7 @@ mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
 static void retire_top(void)
 {
     if (H.top)
-        bin_put(H.top, H.top_dirty);
+        bin_put(H.top, H.top_dirty, H.decay_pass);
     H.top = NULL;
 }
 
@@ -295,6 +296,32 @@ static size_t release_chunk(mm_chunk *c)
     return n;
 }
 
+/* Decay: a free chunk that stayed in its bin from one pass to the next
+ * (a second or more apart) gives its pages back, largest first, at most
+ * DECAY_MAX of them a pass: memory the program stopped using goes back
+ * even while what it uses stays high (which the purge below waits for),
+ * in whole chunks, a few calls a second at most. A chunk keeps the pass
+ * it was freed in while it is split (the rest was free all along); a
+ * merge, or a write after free into its body, only makes it wait or go
+ * early. Passes are made at frees into the bins and at the tick. */
+#define DECAY_MS 1000
+#define DECAY_MAX 64
+static void decay(void)
+{
+    if (H.free_dirty <= 4 * mm_page)
+        return;
+    uint64_t now = mm_os_coarse_ms();
+    if (now - H.decay_ms < DECAY_MS)
+        return;
+    H.decay_ms = now;
+    H.decay_pass++;
+    unsigned n = 0;
+    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && n < DECAY_MAX;)
+        for (mm_chunk *c = mm_bin_first(i); c && n < DECAY_MAX; c = mm_bin_next(c, "free"))
+            if (mm_csize(c) >= MM_RELEASE_MIN && c->pass + 2 <= H.decay_pass && release_chunk(c))
+                n++;
+}
+
 /* Free memory inside the heap that may be resident goes back when the
  * program has given back much of what it used: when what is in use has
  * fallen to a third of its peak since the last purge, or is less than a
@@ -311,6 +338,7 @@ static size_t release_chunk(mm_chunk *c)
 MM_HOT static void purge(const char *fn)
 {
     mm_big_decay();
+    decay();
     size_t used = H.seg_bytes - H.free_bytes - (H.top ? mm_csize(H.top) : 0);
     if (used > H.used_peak)
         H.used_peak = used;
@@ -359,10 +387,12 @@ MM_HOT static void use_free_chunk(mm_chunk *c, size_t nb, size_t dirty)
 {
     size_t size = mm_csize(c), rest = size - nb;
     if (rest >= MM_MIN_CHUNK) {
+        /* the rest was free all along: it keeps c's pass */
+        uint64_t pass = size >= MM_RELEASE_MIN ? c->pass : H.decay_pass;
         mm_chunk *r = mm_chunk_at(c, nb);
         mm_set_chead(r, rest | MM_PINUSE);
         mm_chunk_at(r, rest)->prev_size = rest;
-        bin_put(r, dirty);
+        bin_put(r, dirty, pass);
         size = nb;
     } else {
         set_pinuse(mm_chunk_at(c, size), true);
@@ -455,7 +485,7 @@ MM_HOT void mm_heap_free_looked_up(mm_chunk *c, const char *fn)
     next = mm_chunk_at(c, size);
     next->prev_size = size;
     set_pinuse(next, false);
-    bin_put(c, dirty);
+    bin_put(c, dirty, H.decay_pass);
     purge(fn);
 }
 

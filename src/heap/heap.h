@@ -35,6 +35,7 @@ struct mm_heap {
     size_t used_peak;           /* the most in use since the last purge */
     bool purging;
     uint64_t last_purge_ms, last_trim_ms;
+    uint64_t decay_pass, decay_ms;  /* free chunks unused a whole pass go back */
     size_t seg_bytes;           /* total size of all segments */
     size_t foreign_brk;         /* times someone else moved the break */
     size_t released;            /* bytes given back with madvise or sbrk */

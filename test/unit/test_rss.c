@@ -3,6 +3,7 @@
 #include "helper.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum { N = 100000 };
@@ -40,6 +41,59 @@ static void *worker(void *arg)
         free(mine[i]);
     free(mine);
     return NULL;
+}
+
+/* The share of the 4 KiB pages inside [p, p + n) that are resident. */
+static double resident_share(const char *p, size_t n)
+{
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    static unsigned char v[64];
+    size_t pages = (hi - lo) / 4096, in = 0;
+    CHECK(pages > 0 && pages <= sizeof v);
+    CHECK(mincore((void *)lo, hi - lo, v) == 0);
+    for (size_t i = 0; i < pages; i++)
+        in += v[i] & 1;
+    return (double)in / (double)pages;
+}
+
+/* Decay: most of the heap stays in use, so the purge above (which waits
+ * for the program to give back much of what it used) never comes; blocks
+ * freed and left unused go back all the same, a second or two later,
+ * with the next calls. Blocks of 100,000 bytes between live ones of
+ * 40,000 (both the chain's: above the pages' 32 KiB, below the mmap
+ * threshold). */
+static void decay_case(void)
+{
+    enum { PINS = 256, FREED = 48, SIZE = 100000 };
+    static char *pins[PINS], *gone[FREED];
+    for (int i = 0; i < PINS; i++) {
+        if (i < FREED) {
+            gone[i] = malloc(SIZE);
+            CHECK(gone[i]);
+            memset(gone[i], 1, SIZE);
+        }
+        pins[i] = malloc(40000);
+        CHECK(pins[i]);
+        memset(pins[i], 2, 40000);
+    }
+    for (int i = 0; i < FREED; i++)
+        free(gone[i]);
+    double before = 0, after = 0;
+    for (int i = 0; i < FREED; i++)
+        before += resident_share(gone[i], SIZE) / FREED;
+    if (before < 0.9)
+        FAIL("decay: %.0f%% of the freed blocks' pages resident at once (the purge came?)", before * 100);
+    for (int k = 0; k < 3; k++) {
+        usleep(1100 * 1000);
+        free(malloc(40000));          /* a free into the chain's bins */
+    }
+    for (int i = 0; i < FREED; i++)
+        after += resident_share(gone[i], SIZE) / FREED;
+    if (after > 0.1)
+        FAIL("decay: %.0f%% of the freed blocks' pages still resident 3.3 s later (%.0f%% at once)",
+             after * 100, before * 100);
+    for (int i = 0; i < PINS; i++)
+        free(pins[i]);
 }
 
 int main(void)
@@ -116,6 +170,7 @@ int main(void)
     for (int i = 0; i < 100; i++)
         free(p[i]);
     settle(base, "big blocks freed");
+    decay_case();
     CHECK_HEAP();
     puts("ok");
     return 0;
