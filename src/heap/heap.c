@@ -296,6 +296,18 @@ static size_t release_chunk(mm_chunk *c)
     return n;
 }
 
+/* The free chunks that hold whole pages give them back, largest first,
+ * while more than keep bytes of free memory may be resident: those freed
+ * in a decay pass before freed_before, max of them at most. */
+static void release_free(size_t keep, uint64_t freed_before, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > keep && n < max;)
+        for (mm_chunk *c = mm_bin_first(i); c && n < max; c = mm_bin_next(c, "free"))
+            if (mm_csize(c) >= MM_RELEASE_MIN && c->pass < freed_before && release_chunk(c))
+                n++;
+}
+
 /* Decay: a free chunk that stayed in its bin from one pass to the next
  * (a second or more apart) gives its pages back, largest first, at most
  * DECAY_MAX of them a pass: memory the program stopped using goes back
@@ -315,11 +327,7 @@ static void decay(void)
         return;
     H.decay_ms = now;
     H.decay_pass++;
-    unsigned n = 0;
-    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && n < DECAY_MAX;)
-        for (mm_chunk *c = mm_bin_first(i); c && n < DECAY_MAX; c = mm_bin_next(c, "free"))
-            if (mm_csize(c) >= MM_RELEASE_MIN && c->pass + 2 <= H.decay_pass && release_chunk(c))
-                n++;
+    release_free(0, H.decay_pass - 1, DECAY_MAX);
 }
 
 /* Free memory inside the heap that may be resident goes back when the
@@ -364,9 +372,7 @@ MM_HOT static void purge(const char *fn)
     if (mm_heap_purge_hook)
         mm_heap_purge_hook();
     H.purging = false;
-    for (unsigned i = MM_NBINS; i-- > mm_bin_index(MM_RELEASE_MIN) && H.free_dirty > limit / 2;)
-        for (mm_chunk *c = mm_bin_first(i); c; c = mm_bin_next(c, "free"))
-            release_chunk(c);
+    release_free(limit / 2, UINT64_MAX, ~0u);
     if (H.top && mm_csize(H.top) >= H.trim_threshold) {
         trim_top(H.top_pad, false, fn);
         H.last_trim_ms = now;

@@ -706,18 +706,13 @@ static void place(struct mm_theap *th, struct mm_page *pg)
     }
 }
 
-/* A page of th's (th claimed) that is not cur and ran empty, to its list. */
+/* A page of th's (th claimed) that is not cur and ran empty, to its list
+ * (never a full one: a full page has every block out). */
 static void moved(struct mm_theap *th, struct mm_page *pg)
 {
     if (pg->used || pg->where == MM_PG_CUR)
         return;
-    if (pg->where == MM_PG_FULL) {
-        full_lock(th);
-        unlink_page(&th->full[pg->cls], pg);
-        full_unlock(th);
-    } else {
-        unlink_page(list_of(th, pg), pg);
-    }
+    unlink_page(list_of(th, pg), pg);
     place(th, pg);
 }
 

@@ -83,9 +83,13 @@ static void decay_case(void)
         before += resident_share(gone[i], SIZE) / FREED;
     if (before < 0.9)
         FAIL("decay: %.0f%% of the freed blocks' pages resident at once (the purge came?)", before * 100);
+    /* a free into the chain's bins a second apart, three times: of pins
+     * at the end, between live ones, so that no freed block of the 48
+     * merges with it or is taken for it */
     for (int k = 0; k < 3; k++) {
         usleep(1100 * 1000);
-        free(malloc(40000));          /* a free into the chain's bins */
+        free(pins[PINS - 2 - k]);
+        pins[PINS - 2 - k] = NULL;
     }
     for (int i = 0; i < FREED; i++)
         after += resident_share(gone[i], SIZE) / FREED;
