@@ -415,16 +415,24 @@ static mm_chunk *carve_top(size_t nb)
     return c;
 }
 
-MM_HOT mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
+/* The best fit of the bins for nb bytes, split to nb; NULL: none. */
+static mm_chunk *from_bins(size_t nb, const char *fn)
 {
-    if (nb > MM_CHAIN_MAX)
-        return NULL;               /* no chunk of the chain is that big */
     mm_chunk *c = mm_bin_take(nb, fn);
     if (c) {
         mm_os_signal_point();      /* c is in no bin and not yet in use */
         use_free_chunk(c, nb, bin_left(c));
-        return c;
     }
+    return c;
+}
+
+MM_HOT mm_chunk *mm_heap_alloc(size_t nb, const char *fn)
+{
+    if (nb > MM_CHAIN_MAX)
+        return NULL;               /* no chunk of the chain is that big */
+    mm_chunk *c = from_bins(nb, fn);
+    if (c)
+        return c;
     mm_chunk *t = top_checked(fn);
     if ((!t || mm_csize(t) < nb + MM_MIN_CHUNK) && !grow(nb, fn))
         return NULL;
@@ -578,12 +586,27 @@ static mm_chunk *take_aligned(size_t nb, size_t align, size_t back, const char *
     return NULL;
 }
 
+/* From top, the chunk of the lead before the first aligned place in it
+ * and nb bytes there (memalign_back splits the lead off): carved to the
+ * byte, so that nothing is written past the block's end (a header there
+ * would make a page of memory resident that the block does not use). */
+static mm_chunk *top_aligned(size_t nb, size_t align, size_t back, const char *fn)
+{
+    size_t most = nb + align + MM_MIN_CHUNK;    /* the lead is less than align + MM_MIN_CHUNK */
+    mm_chunk *t = top_checked(fn);
+    if ((!t || mm_csize(t) < most + MM_MIN_CHUNK) && !grow(most, fn))
+        return NULL;
+    return carve_top(lead_of(H.top, align, back) + nb);
+}
+
 MM_HOT static mm_chunk *memalign_back(size_t nb, size_t align, size_t back, const char *fn)
 {
     if (nb > MM_CHAIN_MAX || align > MM_CHAIN_MAX)
         return NULL;
     mm_chunk *c = take_aligned(nb, align, back, fn);
-    if (!c && !(c = mm_heap_alloc(nb + align + MM_MIN_CHUNK, fn)))
+    if (!c)
+        c = from_bins(nb + align + MM_MIN_CHUNK, fn);
+    if (!c && !(c = top_aligned(nb, align, back, fn)))
         return NULL;
     if (lead_of(c, align, back)) {
         /* Free a leading chunk of at least MM_MIN_CHUNK bytes. */
