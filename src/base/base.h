@@ -35,6 +35,13 @@
  * not all 124 (the kernel maps the neighbours of a page of code with it,
  * in aligned runs of 64 KiB). */
 #define MM_HOT         __attribute__((hot))
+/* Constants that every program reads (the size classes, the names looked
+ * for in the environment and the vDSO): kept with the data that the
+ * loader writes at start (relocated, then made read-only), whose pages
+ * are resident anyway, so that a program that uses no option maps no page
+ * of the library's .rodata, which the kernel would map whole (about 40
+ * KiB) at the first read of any of it. */
+#define MM_QUIET_CONST __attribute__((section(".data.rel.ro.mm_quiet")))
 
 #define MM_ALIGN       16u             /* alignof(max_align_t): every block's alignment */
 /* Requests above this fail with ENOMEM: it leaves room for the header, the

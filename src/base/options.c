@@ -308,7 +308,7 @@ MM_HOT int mm_options_apply(const char *s)
 
 static const char *from_environ(void)
 {
-    static const char key[] = "MYMALLOC_OPTIONS=";
+    static const char key[] MM_QUIET_CONST = "MYMALLOC_OPTIONS=";
     const char *s = NULL;
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, key, sizeof key - 1))
@@ -357,7 +357,7 @@ bool mm_root = true;
  * this process's pid, this is that process. */
 static bool is_root(void)
 {
-    static const char key[] = "MYMALLOC_ROOT=";
+    static const char key[] MM_QUIET_CONST = "MYMALLOC_ROOT=";
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, key, sizeof key - 1)) {
             size_t pid;

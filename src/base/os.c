@@ -328,6 +328,7 @@ static uintptr_t vdso_addr(uintptr_t v, uintptr_t bias, uintptr_t base)
 
 static gettime_fn vdso_find(void)
 {
+    static const char name[] MM_QUIET_CONST = "__vdso_clock_gettime";
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
     if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
         eh->e_phentsize != sizeof(ElfW(Phdr)))
@@ -360,7 +361,7 @@ static gettime_fn vdso_find(void)
         return NULL;
     for (uint32_t i = 0; i < hash[1]; i++)      /* hash[1]: the number of symbols */
         if (ELF64_ST_TYPE(sym[i].st_info) == STT_FUNC && sym[i].st_shndx != SHN_UNDEF &&
-            !strcmp(str + sym[i].st_name, "__vdso_clock_gettime"))
+            !strcmp(str + sym[i].st_name, name))
             return (gettime_fn)(bias + sym[i].st_value);
     return NULL;
 }

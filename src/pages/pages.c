@@ -158,7 +158,7 @@ size_t mm_pg_class_size(unsigned cls)
     return ((size_t)1 << e) + (size_t)(j % 8 + 1) * ((size_t)1 << (e - 3));
 }
 
-const uint8_t mm_pg_small_class[65] = {
+MM_QUIET_CONST const uint8_t mm_pg_small_class[65] = {
     0, 0, 1, 2, 3, 4, 5, 6, 7,
     /* 144 .. 256 */ 8, 9, 10, 11, 12, 13, 14, 15,
     /* 272 .. 512: steps of 32 */ 16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 23, 23,
