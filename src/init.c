@@ -182,8 +182,7 @@ MM_HOT __attribute__((constructor)) static void start(void)
 #ifndef MM_NO_TOOLKIT
     if (!reports)
         return;                  /* quiet: nothing of the toolkit starts */
-    if (mm_opt.leaks || mm_opt.check || mm_opt.profile[0])
-        mm_stack_init();
+    mm_stack_init();
     mm_sites_init();
     mm_quarantine_init();
     mm_guard_init();

@@ -24,8 +24,9 @@
  * there: a stack may be short, its frames are never made up. No
  * allocation, no lock (objects are found with _dl_find_object, glibc 2.35,
  * not dl_iterate_phdr); async-signal-safe. */
-/* Once, when an option needs stacks, outside the lock. (Capture works
- * without it.) */
+/* Once, when the toolkit starts, outside the lock: each thread's memos of
+ * its last walks (see walk.c) need it. (Capture works without it, walking
+ * every stack whole.) */
 void mm_stack_init(void);
 /* Fills pcs with up to max return addresses of the calling thread,
  * innermost first, skipping libmymalloc's own frames: pcs[0] is the return

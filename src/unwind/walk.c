@@ -29,6 +29,7 @@
 #include "unwind.h"
 
 #include <link.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/ucontext.h>
 
@@ -156,8 +157,11 @@ static __attribute__((noinline)) int walk_alone(struct regs *rp, uintptr_t lo, u
     return (int)(out - pcs);
 }
 
+static void memos_init(void);
+
 void mm_stack_init(void)
 {
+    memos_init();
     find_self();
     mm_stack_top_of((uintptr_t)__builtin_frame_address(0));
 }
@@ -208,9 +212,44 @@ struct memo {
     unsigned cold, tick;             /* see capture(); a count of captures */
     struct mframe f[2][MEMO_FRAMES];
 };
-static __thread struct memo memos[MEMOS] MM_TLS;
+/* A thread's memos (12 KiB) are mapped at its first capture and unmapped
+ * when it ends: in the thread's static TLS, every thread of every program,
+ * quiet or not, would have them zeroed, and so resident, when it starts.
+ * A thread that has none (no memory, or ending) captures without them. */
+static __thread struct memo *memos MM_TLS;
 static __thread int memo_busy MM_TLS;
+static __thread bool memo_gone MM_TLS;
 static __thread uint64_t serials MM_TLS;
+static pthread_key_t memo_key;
+static bool memo_key_ok;
+static const struct memo no_memo;    /* read, never written: keep is false without memos */
+
+static void memos_gone(void *m)
+{
+    memo_gone = true;
+    memos = NULL;
+    mm_os_unmap(m, MEMOS * sizeof(struct memo));
+}
+
+static __attribute__((noinline, cold)) void memos_make(void)
+{
+    if (memo_busy || memo_gone || !memo_key_ok)
+        return;
+    memo_busy = 1;                   /* a signal handler that comes in now takes none */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct memo *m = mm_os_map(MEMOS * sizeof(struct memo));
+    if (m && pthread_setspecific(memo_key, m) == 0)
+        memos = m;
+    else if (m)
+        mm_os_unmap(m, MEMOS * sizeof(struct memo));
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memo_busy = 0;
+}
+
+static void memos_init(void)
+{
+    memo_key_ok = pthread_key_create(&memo_key, memos_gone) == 0;
+}
 
 static inline struct memo *memo_for(uintptr_t pc)
 {
@@ -247,8 +286,10 @@ static inline __attribute__((always_inline)) int capture(uintptr_t *pcs, int max
     if (!top)
         max = 1;
 
-    bool use = !memo_busy;
-    struct memo *memo = memo_for(r.pc);
+    if (MM_UNLIKELY(!memos))
+        memos_make();
+    bool use = !memo_busy && memos;
+    struct memo *memo = memos ? memo_for(r.pc) : (struct memo *)&no_memo;
     const struct mframe *old = memo->f[memo->cur];
     int sn = -1;                     /* the memo's last frame; -1: nothing to replay */
     bool keep = false;
