@@ -79,7 +79,7 @@ static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *to
         if (!mm_inuse(c)) {
             if (prev_free)
                 bad("chunk %p and the chunk before it are both free", (void *)c);
-            if (mm_next(c)->prev_size != size)
+            if (c != mm_heap.top && mm_next(c)->prev_size != size)
                 bad("free chunk %p: footer says %zu, header %zu", (void *)c, mm_next(c)->prev_size, size);
             if (c == mm_heap.top) {
                 *top_seen = true;
@@ -96,7 +96,8 @@ static size_t check_segment(const mm_segment *s, const mm_pset *binned, bool *to
     }
     if (c != fence)
         bad("segment %p: chunks end at %p, past the fencepost %p", (void *)s, (void *)c, (void *)fence);
-    else if (!mm_head_ok(fence) || mm_size(fence) || !mm_inuse(fence) || !(fence->head & MM_PINUSE) != prev_free)
+    else if (s != mm_heap.active &&     /* (the active one's is not written) */
+             (!mm_head_ok(fence) || mm_size(fence) || !mm_inuse(fence) || !(fence->head & MM_PINUSE) != prev_free))
         bad("segment %p: bad fencepost %p", (void *)s, (void *)fence);
     return binned_seen;
 }

@@ -92,9 +92,11 @@
  *
  * Invariants (the checker, debug/checker.c, verifies them):
  *   - the chunks of a segment tile it exactly, from its first chunk to its
- *     fencepost (a 16-byte header with size 0 and INUSE set);
+ *     fencepost (a 16-byte header with size 0 and INUSE set, written when
+ *     the segment stops being the active one);
  *   - no two neighbouring chunks are free (they would have merged);
- *   - PINUSE matches the previous chunk; a free chunk's footer is its size;
+ *   - PINUSE matches the previous chunk; a free chunk's footer is its size
+ *     (top has none);
  *   - every free chunk but top is in exactly one bin, the bin of its size,
  *     and the bin bitmap says which bins are non-empty;
  *   - top is the last chunk of the active segment, free and in no bin.

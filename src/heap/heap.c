@@ -9,7 +9,11 @@
  *     segment: | mm_segment | chunk | chunk | ... | top | fencepost |
  *
  * The last chunk of the active segment is top, the free space new chunks
- * are carved from when no bin has one. A freed chunk merges with free
+ * are carved from when no bin has one. Top has no footer, and the active
+ * segment's fencepost is not written (nothing reads them: no chunk lies
+ * after top to merge back into it): each growth of the heap would make the
+ * page of memory at its new end resident for 16 bytes. Both are written
+ * when the segment stops being the active one. A freed chunk merges with free
  * neighbours at once, so two free chunks are never adjacent. The caller
  * holds the lock for everything in this file. */
 #include "heap.h"
@@ -95,7 +99,6 @@ static void set_pinuse(mm_chunk *c, bool on)
 static void set_top(mm_chunk *c, size_t size)
 {
     mm_set_chead(c, size | MM_PINUSE);
-    mm_chunk_at(c, size)->prev_size = size;
     H.top = c;
     H.top_dirty = min_size(H.top_dirty, size);
 }
@@ -150,8 +153,13 @@ mm_chunk *mm_walk(const mm_segment *s, const mm_chunk *c, mm_chunk **bad)
 /* The old top becomes an ordinary free chunk when a new segment starts. */
 static void retire_top(void)
 {
-    if (H.top)
+    if (H.top) {
+        size_t size = mm_csize(H.top);
+        mm_chunk *fence = mm_chunk_at(H.top, size);
+        fence->prev_size = size;
+        mm_set_chead(fence, MM_INUSE);          /* PINUSE clear: top is free */
         bin_put(H.top, H.top_dirty, H.decay_pass);
+    }
     H.top = NULL;
 }
 
@@ -170,7 +178,6 @@ MM_HOT static void start_segment(char *mem, size_t len, int kind)
     publish_bounds(s);
     H.active = s;
     H.seg_bytes += (size_t)(hi - lo);
-    mm_set_chead(mm_fence(s), MM_INUSE);        /* PINUSE clear: top is free */
     H.top_dirty = 0;                            /* fresh pages are not resident */
     set_top((mm_chunk *)s->base, (size_t)(hi - MM_HDR - s->base));
 }
@@ -206,7 +213,6 @@ MM_HOT static bool grow(size_t nb, const char *fn)
         s->end = end;
         publish_bounds(s);
         H.seg_bytes += add;
-        mm_set_chead(mm_fence(s), MM_INUSE);
         set_top(H.top, mm_csize(H.top) + add);
         return true;
     }
@@ -249,7 +255,6 @@ MM_HOT static size_t trim_top(size_t pad, bool force, const char *fn)
         s->end -= cut;
         H.seg_bytes -= cut;
         H.released += cut;
-        mm_set_chead(mm_fence(s), MM_INUSE);
         set_top(t, size - cut);
         return cut;
     }
