@@ -3,7 +3,8 @@
  * when the thread starts, so each byte of it is resident in every thread),
  * no page of its read-only data (the kernel maps a faulting page's
  * neighbours with it, so one read maps the whole segment), and no page of
- * memory written past the blocks that memalign carves from top. */
+ * memory written past the blocks that memalign carves from top or at the
+ * heap's end. */
 #include "helper.h"
 
 #include <fcntl.h>
@@ -90,6 +91,13 @@ int main(void)
      * further (a chunk carved a page too big, then cut, left a header one
      * page past the block's end). Fresh memory of the break: not resident
      * until written. */
+    /* the heap's end: no header there (a fencepost written at each growth
+     * of the heap kept that page of memory resident) */
+    free(malloc(40000));
+    uintptr_t brk_end = (uintptr_t)sbrk(0);
+    if (present(brk_end - 1))
+        FAIL("the last page of memory below the break (%p) is resident", (void *)brk_end);
+
     /* q0's chunk ends on a 4 KiB boundary, so that top's first block is
      * aligned and q is carved at top's start */
     size_t n0 = 40960 - 16, n = 100000;
@@ -135,6 +143,6 @@ int main(void)
     }
     CHECK_EQ(segments, 1);
     require_mymalloc();
-    printf("ok: no static TLS, no read-only data, nothing written past a block carved from top\n");
+    printf("ok: no static TLS, no read-only data, nothing written past a block carved from top or at the heap's end\n");
     return 0;
 }
