@@ -40,6 +40,16 @@
 #define YOUNG_BLOCKS 48
 #define YOUNG_SIZE 1024
 
+/* Whether other threads freed blocks into pg that its owner has not taken
+ * back (read as they are). */
+static inline bool remote_any(const struct mm_page *pg)
+{
+    uintptr_t any = 0;
+    for (unsigned k = 0; k < MM_PG_LANES; k++)
+        any |= __atomic_load_n(&pg->remote[k], __ATOMIC_RELAXED);
+    return any != 0;
+}
+
 /* A page with nothing: cur of every class of a new heap, and of
  * mm_th_none. */
 static struct mm_page none = { .where = MM_PG_NONE };
@@ -300,7 +310,8 @@ MM_HOT static void format(struct mm_page *pg, unsigned cls)
     pg->fresh = 0;
     pg->cls = (uint8_t)cls;
     pg->rebuild = 0;
-    __atomic_store_n(&pg->remote, 0, __ATOMIC_RELAXED);
+    for (unsigned k = 0; k < MM_PG_LANES; k++)
+        __atomic_store_n(&pg->remote[k], 0, __ATOMIC_RELAXED);
     memset(pg->bits, 0, sizeof pg->bits);
 }
 
@@ -352,24 +363,44 @@ static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
  * to what the owner's list held. */
 MM_HOT static void collect(struct mm_page *pg)
 {
-    if (!__atomic_load_n(&pg->remote, __ATOMIC_RELAXED))
+    if (!remote_any(pg))
         return;                  /* (an exchange would take the line from the freeing threads) */
-    uintptr_t head = __atomic_exchange_n(&pg->remote, 0, __ATOMIC_ACQUIRE), r = head, last = 0;
-    uint32_t n = 0;
-    while (r) {
-        long i = mm_pg_bit(pg, (void *)r);
-        if (i < 0 || n == pg->cap)
-            mm_pages_bad_link(pg, last ? last : r);
-        uint64_t m = UINT64_C(1) << (i & 63);
-        if (!(pg->bits[i >> 6] & m))
-            mm_pages_bad_free(pg, (void *)r, "free");
-        pg->bits[i >> 6] &= ~m;
-        n++;
-        last = r;
-        r = *(uint64_t *)r ^ mm_pg_mix(pg, r);
+    uintptr_t head[MM_PG_LANES], r[MM_PG_LANES], last[MM_PG_LANES];
+    for (unsigned k = 0; k < MM_PG_LANES; k++) {
+        head[k] = __atomic_load_n(&pg->remote[k], __ATOMIC_RELAXED)
+                      ? __atomic_exchange_n(&pg->remote[k], 0, __ATOMIC_ACQUIRE) : 0;
+        r[k] = head[k];
+        last[k] = 0;
     }
-    *(uint64_t *)last = pg->free ^ mm_pg_mix(pg, last);
-    pg->free = head;
+    /* the lists side by side: a step of each in turn */
+    uint32_t n = 0;
+    for (bool more = true; more;) {
+        more = false;
+        for (unsigned k = 0; k < MM_PG_LANES; k++) {
+            uintptr_t b = r[k];
+            if (!b)
+                continue;
+            long i = mm_pg_bit(pg, (void *)b);
+            if (i < 0 || n == pg->cap)
+                mm_pages_bad_link(pg, last[k] ? last[k] : b);
+            uint64_t m = UINT64_C(1) << (i & 63);
+            if (!(pg->bits[i >> 6] & m))
+                mm_pages_bad_free(pg, (void *)b, "free");
+            pg->bits[i >> 6] &= ~m;
+            n++;
+            last[k] = b;
+            r[k] = *(uint64_t *)b ^ mm_pg_mix(pg, b);
+            more |= r[k] != 0;
+        }
+    }
+    /* joined, in front of the free list */
+    uintptr_t next = pg->free;
+    for (unsigned k = MM_PG_LANES; k-- > 0;)
+        if (head[k]) {
+            *(uint64_t *)last[k] = next ^ mm_pg_mix(pg, last[k]);
+            next = head[k];
+        }
+    pg->free = next;
     pg->used -= n;
 }
 
@@ -425,7 +456,7 @@ static uint32_t bits_set(const struct mm_page *pg)
 
 static bool has_room(const struct mm_page *pg)
 {
-    return pg->free || pg->fresh < pg->cap || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
+    return pg->free || pg->fresh < pg->cap || remote_any(pg);
 }
 
 /* An empty page that no thread owns to the idle list of its class (lock
@@ -449,17 +480,21 @@ static void push_remote(struct mm_page *pg, void *p, const char *fn);
  * owner's collect names it). Under the owner's full lock. */
 static bool all_freed(const struct mm_page *pg)
 {
-    uintptr_t r = __atomic_load_n(&pg->remote, __ATOMIC_ACQUIRE);
     uint32_t n = 0;
-    if (pg->free || !r)
+    if (pg->free)
         return false;
-    while (r && n <= pg->used) {
-        if (mm_pg_index(pg, (const void *)r) < 0)
+    for (unsigned k = 0; k < MM_PG_LANES; k++) {
+        uintptr_t r = __atomic_load_n(&pg->remote[k], __ATOMIC_ACQUIRE);
+        while (r && n <= pg->used) {
+            if (mm_pg_index(pg, (const void *)r) < 0)
+                return false;
+            n++;
+            r = *(const uint64_t *)r ^ mm_pg_mix(pg, r);
+        }
+        if (r)
             return false;
-        n++;
-        r = *(const uint64_t *)r ^ mm_pg_mix(pg, r);
     }
-    return !r && n == pg->used;
+    return n && n == pg->used;
 }
 
 /* A full page of class cls of another thread's whose blocks were all
@@ -560,7 +595,7 @@ MM_HOT static void drop_empty(struct mm_theap *th, uint64_t since)
     th->nempty = 0;
     for (unsigned c = 0; c < MM_PG_NCLS; c++) {
         struct mm_page *pg = th->cur[c];
-        if (pg != &none && !pg->used && !__atomic_load_n(&pg->remote, __ATOMIC_RELAXED) &&
+        if (pg != &none && !pg->used && !remote_any(pg) &&
             pg->empty_ms <= since) {
             th->cur[c] = &none;
             give_back(pg);
@@ -594,7 +629,7 @@ static void take_hinted(struct mm_theap *th, unsigned cls)
     full_lock(th);
     for (struct mm_page *pg = th->full[cls], *next; pg; pg = next) {
         next = pg->next;
-        if (__atomic_load_n(&pg->remote, __ATOMIC_RELAXED)) {
+        if (remote_any(pg)) {
             unlink_page(&th->full[cls], pg);
             push_page(&th->avail[cls], pg, MM_PG_AVAIL);
         }
@@ -609,7 +644,7 @@ MM_HOT static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
     take_hinted(th, cls);
     unsigned n = 0;
     for (struct mm_page *pg = th->avail[cls]; pg && n < 8; pg = pg->next, n++)
-        if (pg->free || __atomic_load_n(&pg->remote, __ATOMIC_RELAXED)) {
+        if (pg->free || remote_any(pg)) {
             unlink_page(&th->avail[cls], pg);
             return pg;
         }
@@ -657,7 +692,7 @@ MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
         } else if (!next) {
             full_lock(th);
             for (next = th->full[cls]; next; next = next->next)
-                if (next->free || __atomic_load_n(&next->remote, __ATOMIC_RELAXED))
+                if (next->free || remote_any(next))
                     break;
             if (next)
                 unlink_page(&th->full[cls], next);
@@ -762,15 +797,18 @@ void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn)
 
 /* p, a block of pg, freed by a thread other than its owner: onto the
  * page's remote list. */
+/* The lane of this thread's next free into another thread's page. */
+static __thread unsigned lane MM_TLS;
+
 static void push_remote(struct mm_page *pg, void *p, const char *fn)
 {
     if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
         mm_pages_bad_free(pg, p, fn);
-    uintptr_t old = __atomic_load_n(&pg->remote, __ATOMIC_RELAXED);
+    uintptr_t *list = &pg->remote[lane++ % MM_PG_LANES];
+    uintptr_t old = __atomic_load_n(list, __ATOMIC_RELAXED);
     do
         *(uint64_t *)p = old ^ mm_pg_mix(pg, (uintptr_t)p);
-    while (!__atomic_compare_exchange_n(&pg->remote, &old, (uintptr_t)p, true, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_RELAXED));
+    while (!__atomic_compare_exchange_n(list, &old, (uintptr_t)p, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     /* a full page's owner does not look at it until told (read as they
      * are: the owner changes them without a lock) */
     struct mm_theap *o = __atomic_load_n(&pg->owner, __ATOMIC_RELAXED);

@@ -46,6 +46,11 @@
 #define MM_PG_NCLS  72u
 #define MM_PG_GRAIN 12u                 /* the page map's granule: 4 KiB */
 #define MM_PG_MAXBLOCKS 4096u           /* 64 KiB of 16-byte blocks */
+/* Other threads' frees into a page wait on MM_PG_LANES lists, a freeing
+ * thread taking them in turn: the owner takes them back walking the lists
+ * side by side, so that the loads of their links, cache misses on blocks
+ * another core wrote last, overlap instead of waiting on each other. */
+#define MM_PG_LANES 4u
 
 extern const uint8_t mm_pg_small_class[65];   /* (n + 15) / 16 -> class, n <= 1024 */
 MM_HOT static inline unsigned mm_pg_class(size_t n)
@@ -80,7 +85,7 @@ struct mm_page {
     struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
     struct mm_rslab *slab;          /* the mapping the record lives in */
-    uintptr_t remote;               /* (atomic) other threads' frees (first word: next, mixed) */
+    uintptr_t remote[MM_PG_LANES];  /* (atomic) other threads' frees (first word: next, mixed) */
     mm_chunk *chunk;                /* the page's chunk in the chain */
     size_t bytes;                   /* the page's chunk size */
     uint64_t empty_ms;              /* when it last ran empty */
