@@ -66,30 +66,35 @@ struct mm_theap;
 /* Where a page is: its heap's cur, avail, full or empty pages, or left. */
 enum { MM_PG_NONE, MM_PG_CUR, MM_PG_AVAIL, MM_PG_FULL, MM_PG_EMPTY, MM_PG_LEFT };
 struct mm_page {
-    /* the fast paths': one cache line */
-    uintptr_t free;                 /* first block of the free list, 0: none */
+    /* What every path reads, the owner's and other threads' frees alike,
+     * and the owner rarely writes: one cache line */
     uintptr_t start;                /* block 0 */
     uint64_t key;                   /* mixed into the links of this page's free blocks */
     struct mm_theap *owner;         /* NULL: left by a thread that ended, or not a page */
     uint64_t dinv;                  /* the inverse of size >> shift (odd) modulo 2^64 */
     uint32_t span;                  /* cap * size */
     uint32_t cap;                   /* blocks it holds */
-    uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
     uint32_t size;                  /* block size */
     uint32_t gmask;                 /* 2^shift - 1 */
     uint8_t shift;                  /* the bits' granule: the largest power of two that divides size */
     uint8_t cls, where, rebuild;
+    /* What the owner writes at each malloc and free, on a line of its own,
+     * so that another thread's free, which reads the line above, does not
+     * take it from the owner's cache: */
+    uintptr_t free __attribute__((aligned(64)));   /* first block of the free list, 0: none */
+    uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
     /* the slow paths' */
     uint32_t fresh;                 /* blocks carved so far */
     uint64_t laid_out;              /* times the record was laid out (its key's draw) */
     struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
+    uint64_t empty_ms;              /* when it last ran empty */
+    /* other threads' frees, on a line of their own too */
+    uintptr_t remote[MM_PG_LANES] __attribute__((aligned(64)));   /* (atomic; first word: next, mixed) */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
     struct mm_rslab *slab;          /* the mapping the record lives in */
-    uintptr_t remote[MM_PG_LANES];  /* (atomic) other threads' frees (first word: next, mixed) */
     mm_chunk *chunk;                /* the page's chunk in the chain */
     size_t bytes;                   /* the page's chunk size */
-    uint64_t empty_ms;              /* when it last ran empty */
-    uint64_t bits[MM_PG_MAXBLOCKS / 64];   /* 1: a block starts at this granule, allocated */
+    uint64_t bits[MM_PG_MAXBLOCKS / 64] __attribute__((aligned(64)));   /* 1: a block starts at this granule, allocated */
 } __attribute__((aligned(64)));
 
 /* The page map: 4 KiB granule -> the record of the page that covers it. */
