@@ -61,6 +61,23 @@ static void grows_and_shrinks_in_place(void)
     free(b);
     CHECK(realloc(a, 79000) == a && intact(a, 40000, 2));
 
+    /* Growing where it cannot (its neighbour in use), a block of the
+     * chain moves with an eighth more room than asked, and grows in that
+     * room without moving again: a string built a few bytes at a time is
+     * not copied whole at each step. */
+    char *g = malloc(40000), *pin = malloc(40000);
+    fill(g, 40000, 6);
+    char *moved = realloc(g, 40100);
+    CHECK(moved && moved != g && intact(moved, 40000, 6));
+    CHECK(malloc_usable_size(moved) >= 40100 + 40100 / 8);
+    char *pin2 = malloc(40000);        /* whatever lies after it now is in use too */
+    for (size_t n = 40100; n <= 40100 + 40100 / 8; n += 32)
+        CHECK(realloc(moved, n) == moved);
+    CHECK(intact(moved, 40000, 6));
+    free(moved);
+    free(pin);
+    free(pin2);
+
     /* Growing into top, growing the heap as needed. */
     char *t = malloc(50000);
     fill(t, 50000, 3);
