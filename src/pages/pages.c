@@ -802,7 +802,22 @@ static __thread unsigned lane MM_TLS;
 
 static void push_remote(struct mm_page *pg, void *p, const char *fn)
 {
+    /* read below, then written: fetched once, to be written (a read
+     * would fetch it shared, and the write ask for it again) */
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
     if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
+        mm_pages_bad_free(pg, p, fn);
+    /* Its bit stays set until the owner takes the block back: a block
+     * that waits on a remote list is told by its first word, which holds
+     * a link of the page, where malloc left a block it hands out none
+     * (whatever a program writes there decodes to one by a chance of one
+     * in 2^52 or less). So a second free from another thread is named
+     * here, before the owner ever looks. */
+    if (MM_UNLIKELY(mm_pg_link_ok(pg, *(const uint64_t *)p ^ mm_pg_mix(pg, (uintptr_t)p))))
         mm_pages_bad_free(pg, p, fn);
     uintptr_t *list = &pg->remote[lane++ % MM_PG_LANES];
     uintptr_t old = __atomic_load_n(list, __ATOMIC_RELAXED);

@@ -34,6 +34,14 @@ misuse() {
     [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
 }
 
+@test "a second free from another thread is caught before the block's owner takes it back" {
+    # main allocates the block and waits; one thread frees it, another
+    # frees it again: the block waits on its page's remote list, its bit
+    # still set, and the second free is named at once
+    misuse double_free_threads
+    [ "$stderr" = "mymalloc: free(): double free of $ptr (48-byte block)" ]
+}
+
 @test "a double free of a big mapped block is caught" {
     misuse double_free_big
     [ "$stderr" = "mymalloc: free(): double free of $ptr (a mapped block, already unmapped)" ]
