@@ -817,12 +817,13 @@ static void push_remote(struct mm_page *pg, void *p, const char *fn)
      * (whatever a program writes there decodes to one by a chance of one
      * in 2^52 or less). So a second free from another thread is named
      * here, before the owner ever looks. */
-    if (MM_UNLIKELY(mm_pg_link_ok(pg, *(const uint64_t *)p ^ mm_pg_mix(pg, (uintptr_t)p))))
+    uintptr_t mix = mm_pg_mix(pg, (uintptr_t)p);
+    if (MM_UNLIKELY(mm_pg_link_ok(pg, *(const uint64_t *)p ^ mix)))
         mm_pages_bad_free(pg, p, fn);
     uintptr_t *list = &pg->remote[lane++ % MM_PG_LANES];
     uintptr_t old = __atomic_load_n(list, __ATOMIC_RELAXED);
     do
-        *(uint64_t *)p = old ^ mm_pg_mix(pg, (uintptr_t)p);
+        *(uint64_t *)p = old ^ mix;
     while (!__atomic_compare_exchange_n(list, &old, (uintptr_t)p, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     /* a full page's owner does not look at it until told (read as they
      * are: the owner changes them without a lock) */
