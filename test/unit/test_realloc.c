@@ -47,11 +47,16 @@ static void grows_and_shrinks_in_place(void)
     char *small = realloc(p, 17);
     CHECK(small && small != p && intact(small, 17, 1) && malloc_usable_size(small) == 32);
     free(small);
-    /* A block of the chain never moves when it shrinks. */
+    /* A block of the chain never moves when it shrinks; it keeps its room
+     * while it shrinks by less than half (as a page's block does), and
+     * gives the rest back when it shrinks by more. */
     p = malloc(60000);
     fill(p, 60000, 1);
+    size_t room = malloc_usable_size(p);
     CHECK(realloc(p, 40000) == p && intact(p, 40000, 1));
+    CHECK_EQ(malloc_usable_size(p), room);
     CHECK(realloc(p, 17) == p && intact(p, 17, 1));
+    CHECK(malloc_usable_size(p) < 40000);
 
     /* Growing into a free neighbour (blocks too big for the thread caches,
      * which would keep b in use). */
