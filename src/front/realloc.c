@@ -56,23 +56,23 @@ MM_HOT void *mm_realloc(void *p, size_t n)
      * behind at each move. */
     size_t old = mm_usable(c);
     bool mapped = (c->head & MM_MMAPPED) != 0;
-    /* A block of the chain keeps its room while it shrinks by less than
-     * half (as a page's block does): a string that grows by a few bytes
-     * at a time then grows in it without a call into the heap. */
-    if (!mapped && n <= old && n > old / 2) {
+    /* A block of the chain keeps its room as a page's block does: a
+     * string that grows by a few bytes at a time then grows in it
+     * without a call into the heap. */
+    if (!mapped && mm_pg_stays(old, n)) {
         mm_leave();
         return p;
     }
     /* Growing, it takes an eighth more than asked, as the pages' classes
-     * are spaced: where the block cannot grow where it is, each step
-     * would otherwise copy it whole. */
-    size_t extra = !mapped && n > old && n < mm_heap.mmap_threshold ? n / 8 : 0;
-    size_t nb = mm_request_size(n + extra);
+     * are spaced (short of a mapping's size): where the block cannot grow
+     * where it is, each step would otherwise copy it whole. */
+    size_t extra = !mapped && n > old ? n / 8 : 0;
+    if (mm_request_size(n + extra) >= mm_heap.mmap_threshold)
+        extra = 0;
     void *q = mm_resize_in_place(c, n, extra);
     if (!q && extra)
         q = mm_resize_in_place(c, n, 0);     /* room enough for n alone where it is */
-    if (!q && extra && nb >= mm_heap.mmap_threshold)
-        nb = mm_request_size(n);
+    size_t nb = mm_request_size(n + extra);
     if (!q && !mapped && nb < mm_heap.mmap_threshold) {
         /* Move within the heap without letting go of the lock. */
         mm_chunk *nc = mm_heap_alloc(nb, "realloc");

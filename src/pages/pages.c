@@ -802,13 +802,7 @@ static __thread unsigned lane MM_TLS;
 
 static void push_remote(struct mm_page *pg, void *p, const char *fn)
 {
-    /* read below, then written: fetched once, to be written (a read
-     * would fetch it shared, and the write ask for it again) */
-#if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1);
-#endif
+    mm_prefetch_write(p);            /* its first word: read below, then written */
     if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
         mm_pages_bad_free(pg, p, fn);
     /* Its bit stays set until the owner takes the block back: a block

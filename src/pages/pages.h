@@ -314,8 +314,9 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
     return true;
 }
 
-/* Whether a page block of have bytes, realloc'd to n, stays where it is:
- * while n fits and is not much smaller; else it moves to n's class. */
+/* Whether a block of have bytes, realloc'd to n, stays where it is, its
+ * room kept: while n fits and is not much smaller. Else a page's block
+ * moves to n's class, and a block of the chain gives back its rest. */
 static inline bool mm_pg_stays(size_t have, size_t n)
 {
     return n <= have && (n > have / 2 || have <= 128);
