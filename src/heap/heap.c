@@ -20,9 +20,10 @@
 
 #define H mm_heap
 #define MMAP_SEGMENT (1u << 20)   /* smallest mmapped segment */
+#define TRIM_DEFAULT (256u << 10)  /* trim_threshold until a free raises it */
 
 struct mm_heap mm_heap __attribute__((aligned(64))) = {
-    .mmap_threshold = 128u << 10, .trim_threshold = 256u << 10, .top_pad = 64u << 10,
+    .mmap_threshold = 128u << 10, .trim_threshold = TRIM_DEFAULT, .top_pad = 64u << 10,
 };
 void (*mm_heap_purge_hook)(void);
 
@@ -340,7 +341,7 @@ static void decay(void)
  * fallen to a third of its peak since the last purge, or is less than a
  * quarter of the free memory that may be resident (top included); and
  * that free memory is more than a quarter of what is in use (and four
- * times trim_threshold);
+ * times trim_threshold as set, not as big frees raised it);
  * and at most once a second. The free chunks big enough to hold whole pages release
  * them, largest first. A program that frees most of its memory gets it
  * back; one that keeps churning through a heap of the same size does not
@@ -359,8 +360,12 @@ MM_HOT static void purge(const char *fn)
      * leave the memory above it resident because top was trimmed a moment
      * before the rest of the program's frees reached it */
     size_t limit = used / 4, dirty = H.free_dirty + H.top_dirty;
-    if (limit < 4 * H.trim_threshold)
-        limit = 4 * H.trim_threshold;
+    /* (a trim_threshold that a free of a big mapping raised keeps that
+     * much at top, not four times it in the whole heap: one array of 2 MB
+     * freed would let 16 MB stay resident after the program freed all) */
+    size_t floor = 4 * (H.thresholds_fixed ? H.trim_threshold : TRIM_DEFAULT);
+    if (limit < floor)
+        limit = floor;
     if (H.purging || dirty <= limit || (used > H.used_peak / 3 && dirty <= 4 * used))
         return;
     /* At most once a second: a program that drops its data and builds it
