@@ -4,14 +4,16 @@
  *
  * Each thread heap keeps, per class, the page malloc takes from (cur),
  * pages with room (avail) and pages without (full). A page that runs
- * empty, and is not cur, goes to the heap's few empty pages (reused for
- * any class) or back to the chain; cur pages that stayed empty, and the
- * empty ones kept, go back to the chain after a second without use, when
- * the thread next takes a slow path. A thread that ends leaves its pages
- * that hold blocks on a list of left pages (per class), from which the
- * next thread that needs a page of that class adopts one, and its empty
- * pages on a list of idle pages (per class), from which the next thread
- * that needs a page of that class takes one as it is: threads that come
+ * empty, and is not cur, goes to the heap's few empty pages, where the
+ * next page its class needs is taken from, as it is (laid out for another
+ * class, the memory its own class touched would stay resident beside what
+ * the other touches), or back to the chain; cur pages that stayed empty,
+ * and the empty ones kept, go back to the chain after a second without
+ * use, when the thread next takes a slow path. A thread that ends leaves
+ * its pages that hold blocks on a list of left pages (per class), from
+ * which the next thread that needs a page of that class adopts one, and
+ * its empty pages on a list of idle pages (per class), from which the next
+ * thread that needs a page of that class takes one as it is: threads that come
  * and go pass their pages on, instead of cutting the chain into pieces and
  * carving it again, and a page's blocks serve their class only, so that
  * only the part of its memory that its class touched is resident. Idle
@@ -29,7 +31,7 @@
 #include <sched.h>
 #include <string.h>
 
-#define KEEP_EMPTY 4            /* empty pages a heap keeps for reuse */
+#define KEEP_EMPTY 16           /* empty pages a heap keeps for reuse by their class */
 #define SWEEP_MS 1000           /* empty pages go back after this long */
 /* A thread's first YOUNG_BLOCKS blocks above YOUNG_SIZE come from the
  * chain, packed best-fit among everyone's, unless a page of their class
@@ -530,11 +532,12 @@ static struct mm_page *take_full(struct mm_theap *th, unsigned cls)
 static struct mm_page *page_new(struct mm_theap *th, unsigned cls, bool young)
 {
     size_t bytes = page_bytes(cls);
+    /* (as it is: its free list holds the blocks its class touched) */
     for (struct mm_page *pg = th->empty; pg; pg = pg->next)
-        if (pg->bytes == bytes) {
+        if (pg->cls == cls) {
             unlink_page(&th->empty, pg);
             th->nempty--;
-            format(pg, cls);
+            mm_os_signal_point();   /* fail_signal: on no list, not yet cur */
             return pg;
         }
     if (!mm_lock())
@@ -583,16 +586,18 @@ static struct mm_page *page_new(struct mm_theap *th, unsigned cls, bool young)
     return pg;
 }
 
-/* th's empty pages back to the chain, and its cur pages that stayed empty
- * since before `since` (lock held, th claimed). */
+/* th's empty pages and cur pages that stayed empty since before `since`
+ * back to the chain (lock held, th claimed). */
 MM_HOT static void drop_empty(struct mm_theap *th, uint64_t since)
 {
-    while (th->empty) {
-        struct mm_page *pg = th->empty;
-        unlink_page(&th->empty, pg);
-        give_back(pg);
+    for (struct mm_page *pg = th->empty, *next; pg; pg = next) {
+        next = pg->next;
+        if (pg->empty_ms <= since) {
+            unlink_page(&th->empty, pg);
+            th->nempty--;
+            give_back(pg);
+        }
     }
-    th->nempty = 0;
     for (unsigned c = 0; c < MM_PG_NCLS; c++) {
         struct mm_page *pg = th->cur[c];
         if (pg != &none && !pg->used && !remote_any(pg) &&
@@ -1093,9 +1098,7 @@ MM_HOT void mm_pages_flush(void)
  * the list of every page instead, and left, to be rebuilt from their bits
  * when adopted (their owners may have been stopped in the middle of a
  * call). Their empty pages are laid out again instead: no block of one is
- * in use, and its record may have been half laid out for another class
- * (its size, its count of blocks and its class at odds), which no rebuild
- * can tell; either class has pages of its size. Not given back to the
+ * in use. Not given back to the
  * chain here: the heap may be half-way through a change too (a fork from
  * a signal handler). Lock held. */
 MM_HOT void mm_pages_after_fork_child(void)

@@ -3,8 +3,8 @@
  * takes after the fork handlers run: the order of locks must not let that
  * deadlock.
  *
- * First, on purpose: a fork while another thread is half-way through
- * laying out a page it had kept empty for a block of another class. */
+ * First, on purpose: a fork while another thread takes back, without the
+ * lock, a page of its own that it had kept empty. */
 #include "helper.h"
 
 #include <pthread.h>
@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- a fork while a page is laid out ----
+/* ---- a fork while a page is taken back ----
  *
  * fail_signal raises SIGUSR2 at each of the allocator's fault points; the
- * handler acts at the first one after `armed`, in the page's layout when
- * the thread takes an empty page of its own (no lock held), and then
+ * handler acts at the first one after `armed`, where the thread has taken
+ * an empty page of its own off its list (no lock held), and then
  * waits for the main thread to fork and for the child to finish. (Were
  * the lock held there, the fork would wait for it: the handler gives up
  * after a while and the round is run again.) */
@@ -48,19 +48,25 @@ static void at_point(int sig)
 }
 
 /* Two pages of BIG blocks emptied (a third keeps one block, so that they
- * are not its current page), then a SMALL block: it takes one of them. */
+ * are not its current page), then BIG blocks until the current page has
+ * no room left: the next takes one of the two back, without the lock. */
 static void *layer(void *arg)
 {
     (void)arg;
     past_young();
-    void *big[40];
+    void *big[40], *more[20];
     for (int i = 0; i < 40; i++)
         CHECK((big[i] = malloc(BIG)) != NULL);
     for (int i = 0; i < 39; i++)
         free(big[i]);
+    int n = 0;
     armed = 1;
-    void *s = malloc(SMALL);
+    while (n < 20 && !asked)
+        CHECK((more[n++] = malloc(BIG)) != NULL);
     armed = 0;
+    while (n > 0)
+        free(more[--n]);
+    void *s = malloc(SMALL);
     CHECK(s != NULL);
     free(s);
     free(big[39]);
@@ -88,7 +94,7 @@ static int child_uses_both(void)
     return mymalloc_check_heap() != 0;
 }
 
-static void fork_while_laid_out(void)
+static void fork_while_taken_back(void)
 {
     struct sigaction sa = { .sa_handler = at_point, .sa_flags = SA_RESTART };
     CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
@@ -111,7 +117,7 @@ static void fork_while_laid_out(void)
             int status;
             CHECK(waitpid(pid, &status, 0) == pid);
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                FAIL("the child of a fork made while a page was laid out failed: status 0x%x", status);
+                FAIL("the child of a fork made while a page was taken back failed: status 0x%x", status);
             sem_post(&forked);
         }
         pthread_join(t, NULL);
@@ -120,7 +126,7 @@ static void fork_while_laid_out(void)
         sem_destroy(&forked);
     }
     if (!caught)
-        FAIL("no fork was made while a page was laid out, in 5 rounds");
+        FAIL("no fork was made while a page was taken back, in 5 rounds");
 }
 
 /* ---- a fork among threads at work ---- */
@@ -179,7 +185,7 @@ int main(void)
 {
     require_mymalloc();
     alarm(240);     /* a deadlock fails the test instead of hanging it */
-    fork_while_laid_out();
+    fork_while_taken_back();
     pthread_t t[5];
     for (long i = 0; i < 3; i++)
         CHECK(pthread_create(&t[i], NULL, allocator, (void *)(i + 1)) == 0);
