@@ -656,15 +656,37 @@ MM_HOT static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
     return NULL;
 }
 
+/* A block above BORROW_ABOVE bytes whose class has no freed block may
+ * take a freed one of the next BORROW_CLASSES classes up (from their cur
+ * pages), at most 43% bigger, rather than fresh memory: each class
+ * of these sizes holds a few blocks, and would keep resident the most it
+ * ever held at once; borrowing shares that headroom among neighbours
+ * (`two_threads`: see README, "Against the targets"). */
+#define BORROW_ABOVE 1024
+#define BORROW_CLASSES 2
+
+/* A freed block of one of the classes just above cls whose size align
+ * divides (their blocks lie at multiples of it), or NULL. */
+static void *borrow(struct mm_theap *th, unsigned cls, size_t align)
+{
+    if (mm_pg_class_size(cls) <= BORROW_ABOVE)
+        return NULL;
+    for (unsigned c = cls + 1; c <= cls + BORROW_CLASSES && c < MM_PG_NCLS; c++)
+        if (th->cur[c]->free && mm_pg_class_size(c) % align == 0)
+            return mm_pg_pop(th->cur[c]);
+    return NULL;
+}
+
 /* A block of class cls, th claimed: from cur, after taking back its
- * remote frees; else from another page that holds freed blocks; else
- * fresh from cur, or from another page with room (one of avail, one of
- * full that got frees since), else a new page (NULL while th is young,
- * YOUNG_BLOCKS: the chain serves it). Freed blocks come before fresh
+ * remote frees; else from another page that holds freed blocks; else a
+ * freed block of a class just above (borrow); else fresh from cur, or
+ * from another page with room (one of avail, one of full that got frees
+ * since), else a new page (NULL while th is young, YOUNG_BLOCKS: the
+ * chain serves it). Freed blocks come before fresh
  * ones, so that the memory the program touched already serves first (a
  * block freed by another thread waits in its page's remote list until the
  * owner comes for it). */
-MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
+MM_HOT static void *refill(struct mm_theap *th, unsigned cls, size_t align)
 {
     struct mm_page *pg = th->cur[cls];
     if (pg->free)
@@ -677,7 +699,12 @@ MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
             collect(pg);
             if (pg->free)
                 return mm_pg_pop(pg);
-            next = take_freed(th, cls);
+        }
+        next = take_freed(th, cls);
+        void *b;
+        if (!next && (b = borrow(th, cls, align)) != NULL)
+            return b;
+        if (pg != &none) {
             if (!next && pg->fresh < pg->cap) {
                 extend(pg);
                 return mm_pg_pop(pg);
@@ -689,8 +716,6 @@ MM_HOT static void *refill(struct mm_theap *th, unsigned cls)
                 push_page(&th->full[cls], pg, MM_PG_FULL);
                 full_unlock(th);
             }
-        } else {
-            next = take_freed(th, cls);
         }
         if (!next && (next = th->avail[cls]) != NULL) {
             unlink_page(&th->avail[cls], next);         /* fresh blocks only */
@@ -926,7 +951,9 @@ MM_HOT static struct mm_theap *make_heap(void)
     return th;
 }
 
-MM_HOT void *mm_pages_malloc_nofast(size_t n)
+/* n bytes aligned to align (a class size that align divides: a block
+ * of it is) */
+MM_HOT static void *malloc_nofast(size_t n, size_t align)
 {
     if (!mm_pages_on || mm_pages_held || n > MM_PG_MAX)
         return NULL;
@@ -939,9 +966,14 @@ MM_HOT void *mm_pages_malloc_nofast(size_t n)
     }
     mm_th = th;
     th = claim();
-    void *r = refill(th, mm_pg_class(n));
+    void *r = refill(th, mm_pg_class(n), align);
     unclaim(th);
     return r;
+}
+
+MM_HOT void *mm_pages_malloc_nofast(size_t n)
+{
+    return malloc_nofast(n, MM_ALIGN);
 }
 
 MM_HOT void *mm_pages_memalign(size_t n, size_t align)
@@ -957,7 +989,7 @@ MM_HOT void *mm_pages_memalign(size_t n, size_t align)
         return NULL;
     size_t size = mm_pg_class_size(cls);
     void *p = mm_pages_malloc(size);
-    return p ? p : mm_pages_malloc_nofast(size);
+    return p ? p : malloc_nofast(size, align);
 }
 
 /* ---- the toolkit's way (mm_pages_held) */
@@ -970,7 +1002,7 @@ void *mm_pages_take(size_t n)
     if (!th)
         return NULL;
     unsigned cls = mm_pg_class(n);
-    void *r = refill(th, cls);
+    void *r = refill(th, cls, MM_ALIGN);
     unclaim_own(th);
     return r;
 }
