@@ -656,16 +656,17 @@ MM_HOT static struct mm_page *take_freed(struct mm_theap *th, unsigned cls)
     return NULL;
 }
 
-/* A block above BORROW_ABOVE bytes whose class has no freed block may
- * take a freed one of the next BORROW_CLASSES classes up (from their cur
- * pages), at most 43% bigger, rather than fresh memory: each class
- * of these sizes holds a few blocks, and would keep resident the most it
- * ever held at once; borrowing shares that headroom among neighbours
- * (`two_threads`: see README, "Against the targets"). */
+/* A block above BORROW_ABOVE bytes whose class has no free block may
+ * take one from the free list of the next BORROW_CLASSES classes' cur
+ * pages (a freed block, or one laid out in a page of memory touched
+ * already: extend), at most 43% bigger, rather than fresh memory: each
+ * class of these sizes holds a few blocks, and would keep resident the
+ * most it ever held at once; borrowing shares that headroom among
+ * neighbours (`two_threads`: see README, "Against the targets"). */
 #define BORROW_ABOVE 1024
 #define BORROW_CLASSES 2
 
-/* A freed block of one of the classes just above cls whose size align
+/* A free block of one of the classes just above cls whose size align
  * divides (their blocks lie at multiples of it), or NULL. */
 static void *borrow(struct mm_theap *th, unsigned cls, size_t align)
 {
@@ -679,7 +680,7 @@ static void *borrow(struct mm_theap *th, unsigned cls, size_t align)
 
 /* A block of class cls, th claimed: from cur, after taking back its
  * remote frees; else from another page that holds freed blocks; else a
- * freed block of a class just above (borrow); else fresh from cur, or
+ * free block of a class just above (borrow); else fresh from cur, or
  * from another page with room (one of avail, one of full that got frees
  * since), else a new page (NULL while th is young, YOUNG_BLOCKS: the
  * chain serves it). Freed blocks come before fresh

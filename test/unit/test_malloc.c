@@ -130,9 +130,32 @@ static void big_blocks_get_their_own_mapping(void)
     CHECK_HEAP();
 }
 
+/* Above 1 KiB, a class with no free block takes one of the next two
+ * classes' before fresh memory (BORROW_CLASSES in src/pages/pages.c);
+ * at 1 KiB and below, never. Run first: no page of these classes yet. */
+static void a_free_block_a_class_up_serves_first(void)
+{
+    past_young();
+    void *a = malloc(1200), *keep = malloc(1200);   /* class 1280 */
+    CHECK(a && keep);
+    CHECK_EQ(malloc_usable_size(a), 1280);
+    free(a);
+    void *b = malloc(1100);                          /* class 1152: none free */
+    CHECK(b == a);
+    CHECK_EQ(malloc_usable_size(b), 1280);
+    free(keep);                                      /* one free a class up, two up */
+    void *d = malloc(1000);                          /* class 1024: its own */
+    CHECK(d && d != keep);
+    CHECK_EQ(malloc_usable_size(d), 1024);
+    free(d);
+    free(b);
+    CHECK_HEAP();
+}
+
 int main(void)
 {
     require_mymalloc();
+    a_free_block_a_class_up_serves_first();
     big_blocks_get_their_own_mapping();
     impossible_sizes_fail_with_enomem();
     malloc0_is_unique_and_freeable();
