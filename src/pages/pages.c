@@ -12,13 +12,13 @@
  * use, when the thread next takes a slow path. A thread that ends leaves
  * its pages that hold blocks on a list of left pages (per class), from
  * which the next thread that needs a page of that class adopts one, and
- * its empty pages on a list of idle pages (per class), from which the next
- * thread that needs a page of that class takes one as it is: threads that come
- * and go pass their pages on, instead of cutting the chain into pieces and
- * carving it again, and a page's blocks serve their class only, so that
- * only the part of its memory that its class touched is resident. Idle
- * pages go back to the chain after a second without use, and their
- * memory to the system.
+ * its empty pages on a list of idle pages (per class), from which the
+ * next thread that needs a page of that class takes one as it is: threads
+ * that come and go pass their pages on, instead of cutting the chain into
+ * pieces and carving it again, and a page's blocks serve their class
+ * only, so that only the part of its memory that its class touched is
+ * resident. Idle pages go back to the chain after a second without use,
+ * and their memory to the system.
  * Remote frees to a full page wait on its remote list until its owner,
  * needing a page, looks there before it takes a new one; a full page
  * whose blocks were all freed by other threads is taken by the next
@@ -678,15 +678,14 @@ static void *borrow(struct mm_theap *th, unsigned cls, size_t align)
     return NULL;
 }
 
-/* A block of class cls, th claimed: from cur, after taking back its
- * remote frees; else from another page that holds freed blocks; else a
- * free block of a class just above (borrow); else fresh from cur, or
- * from another page with room (one of avail, one of full that got frees
- * since), else a new page (NULL while th is young, YOUNG_BLOCKS: the
- * chain serves it). Freed blocks come before fresh
- * ones, so that the memory the program touched already serves first (a
- * block freed by another thread waits in its page's remote list until the
- * owner comes for it). */
+/* A block of class cls, th claimed: from cur, after taking back its remote
+ * frees; else from another page that holds freed blocks; else a free block
+ * of a class just above (borrow); else fresh from cur, or from another
+ * page with room (one of avail, one of full that got frees since), else a
+ * new page (NULL while th is young, YOUNG_BLOCKS: the chain serves it).
+ * Freed blocks come before fresh ones, so that the memory the program
+ * touched already serves first (a block freed by another thread waits in
+ * its page's remote list until the owner comes for it). */
 MM_HOT static void *refill(struct mm_theap *th, unsigned cls, size_t align)
 {
     struct mm_page *pg = th->cur[cls];
