@@ -951,8 +951,8 @@ MM_HOT static struct mm_theap *make_heap(void)
     return th;
 }
 
-/* n bytes aligned to align (a class size that align divides: a block
- * of it is) */
+/* n bytes, n a class size that align divides (so that its blocks are
+ * aligned to it); borrow keeps to classes align divides too. */
 MM_HOT static void *malloc_nofast(size_t n, size_t align)
 {
     if (!mm_pages_on || mm_pages_held || n > MM_PG_MAX)
@@ -1130,9 +1130,8 @@ MM_HOT void mm_pages_flush(void)
  * the list of every page instead, and left, to be rebuilt from their bits
  * when adopted (their owners may have been stopped in the middle of a
  * call). Their empty pages are laid out again instead: no block of one is
- * in use. Not given back to the
- * chain here: the heap may be half-way through a change too (a fork from
- * a signal handler). Lock held. */
+ * in use. Not given back to the chain here: the heap may be half-way
+ * through a change too (a fork from a signal handler). Lock held. */
 MM_HOT void mm_pages_after_fork_child(void)
 {
     for (unsigned c = 0; c < MM_PG_NCLS; c++)

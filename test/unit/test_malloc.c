@@ -143,7 +143,7 @@ static void a_free_block_a_class_up_serves_first(void)
     void *b = malloc(1100);                          /* class 1152: none free */
     CHECK(b == a);
     CHECK_EQ(malloc_usable_size(b), 1280);
-    free(keep);                                      /* one free a class up, two up */
+    free(keep);                                      /* free in 1280, two classes up */
     void *d = malloc(1000);                          /* class 1024: its own */
     CHECK(d && d != keep);
     CHECK_EQ(malloc_usable_size(d), 1024);
