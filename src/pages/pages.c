@@ -833,14 +833,20 @@ static __thread unsigned lane MM_TLS;
 static void push_remote(struct mm_page *pg, void *p, const char *fn)
 {
     mm_prefetch_write(p);            /* its first word: read below, then written */
-    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
+    if (mm_pg_index(pg, p) < 0)
         mm_pages_bad_free(pg, p, fn);
-    /* Its bit stays set until the owner takes the block back: a block
-     * that waits on a remote list is told by its first word, which holds
-     * a link of the page, where malloc left a block it hands out none
-     * (whatever a program writes there decodes to one by a chance of one
-     * in 2^52 or less). So a second free from another thread is named
-     * here, before the owner ever looks. */
+    /* The bit is not read here: the owner writes the bits' cache line at
+     * every malloc, and a read from this core would take it away from the
+     * owner's each time. A free block is told by its first word instead,
+     * which holds a link of the page, where malloc left a block it hands
+     * out none (whatever a program writes there decodes to one by a chance
+     * of one in 2^52 or less): a block on the owner's free list, or one
+     * that waits on a remote list, its bit still set until the owner takes
+     * it back. So a second free from another thread is named here, before
+     * the owner ever looks. What the first word cannot tell (a free block
+     * whose link the program wrote over, a block never handed out) the
+     * owner names when it takes the list back: collect checks every bit
+     * before any block of the list is handed out again. */
     uintptr_t mix = mm_pg_mix(pg, (uintptr_t)p);
     if (MM_UNLIKELY(mm_pg_link_ok(pg, *(const uint64_t *)p ^ mix)))
         mm_pages_bad_free(pg, p, fn);
@@ -1214,6 +1220,8 @@ void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn)
     long i = mm_pg_index(pg, p);
     if (i < 0)
         mm_die(fn, "invalid pointer %p: not the start of a block (or its header was overwritten)", p);
+    if ((uint32_t)i >= pg->fresh)
+        mm_die(fn, "invalid pointer %p: a %u-byte block malloc never handed out", p, pg->size);
     mm_die(fn, "%s %p (%u-byte block)", strcmp(fn, "free") == 0 ? "double free of" : "freed pointer", p,
            pg->size);
 }

@@ -31,3 +31,23 @@ page_attack() {
     page_attack freed
     [ "$stderr" = "mymalloc: malloc(): the free 48-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
 }
+
+# Another thread's free reads the block's first word, not its bit (the
+# owner's cache line): test/attacks/remote_free.c gets past the first word
+# two ways, and the owner must name the block when it takes the other
+# thread's frees back, before it hands any of them out again.
+remote_attack() {
+    run -134 --separate-stderr env LD_PRELOAD="$LIB" "$BUILD/attacks/remote_free" "$1"
+    ptr="${lines[0]}"
+    [[ $ptr == 0x* ]]
+}
+
+@test "a block freed, written over, and freed again by another thread is named before it comes out twice" {
+    remote_attack written
+    [ "$stderr" = "mymalloc: malloc(): the free 768-byte block $ptr was written after it was freed (use after free, or a second free after a write)" ]
+}
+
+@test "another thread's free of a block malloc never handed out is named before the block comes out" {
+    remote_attack unused
+    [ "$stderr" = "mymalloc: free(): invalid pointer $ptr: a 768-byte block malloc never handed out" ]
+}
