@@ -73,3 +73,22 @@ WORKLOADS=(churn_lifo random_free realloc_grow big_blocks fragment python_dicts 
     [ "$status" -eq 2 ]
     [[ $output == *"no library at"* ]]
 }
+
+@test "scripts/bench --programs runs programs no one here wrote, and fails one whose output changed" {
+    run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" "$ROOT/scripts/bench" --programs --runs 1 --scale 0.05 \
+        --only bash_assoc,awk_words --allocators glibc,mymalloc
+    echo "$stderr"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $stderr == *"mymalloc is loaded in every workload"* ]]
+    grep -Eq '^\| bash_assoc \| - \| [0-9.]+ s \| [0-9.]+ s \([0-9.]+\) \|$' <<<"$output"
+    grep -Eq '^\| awk_words \| - \| [0-9.]+ MiB \| [0-9.]+ MiB \([0-9.]+\) \|$' <<<"$output"
+    grep -Eq '^\| geometric mean \| all \| 1.00 \| [0-9.]+ \|$' <<<"$output"
+    # the library's summary (stats=1) in what bash prints: not what it printed alone
+    run --separate-stderr env MYMALLOC_BUILD_DIR="$BUILD" MYMALLOC_OPTIONS=stats=1 "$ROOT/scripts/bench" --programs \
+        --runs 1 --scale 0.05 --only bash_assoc --allocators glibc,mymalloc
+    echo "$stderr"
+    [ "$status" -eq 1 ]
+    grep -Eq '^\| bash_assoc \| - \| [0-9.]+ s \| FAILED \|$' <<<"$output"
+    [[ $stderr == *"bash_assoc under mymalloc FAILED (its output differs from what it printed without a preload)"* ]]
+}
