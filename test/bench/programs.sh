@@ -3,7 +3,9 @@
 # scripts/bench --programs.
 #
 #   programs.sh list                  the programs whose tools are installed, one a line
-#   programs.sh prepare DIR [SCALE]   their inputs into DIR, and what each prints, run
+#   programs.sh prepare DIR [SCALE [NAME...]]
+#                                     their inputs into DIR, and what each program
+#                                     named (default: all installed) prints, run
 #                                     once here (no preload): DIR/NAME.expected
 #   programs.sh argv NAME DIR         the command line of NAME, each word ended by a NUL
 #
@@ -74,8 +76,10 @@ case ${1:-} in
         argv "${2:?programs.sh argv NAME DIR}" "${3:?programs.sh argv NAME DIR}"
         ;;
     prepare)
-        d="${2:?programs.sh prepare DIR [SCALE]}"
+        d="${2:?programs.sh prepare DIR [SCALE [NAME...]]}"
         scale="${3:-1}"
+        names=("${@:4}")
+        ((${#names[@]})) || mapfile -t names < <("${BASH_SOURCE[0]}" list)
         mkdir -p "$d"
         python3 - "$d" "$scale" <<'PY'
 import json, os, random, subprocess, sys, sysconfig
@@ -148,11 +152,10 @@ subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True)
 subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input=b"".join(out), check=True)
 PY
         # what each prints, here, without a preload
-        for p in "${programs[@]}"; do
-            command -v "${p#*:}" >/dev/null || continue
-            mapfile -d '' -t cmd < <(argv "${p%%:*}" "$d")
-            "${cmd[@]}" >"$d/${p%%:*}.expected" 2>&1 ||
-                { echo "programs.sh: ${p%%:*} failed without a preload:" >&2; tail -5 "$d/${p%%:*}.expected" >&2; exit 1; }
+        for name in "${names[@]}"; do
+            mapfile -d '' -t cmd < <(argv "$name" "$d")
+            "${cmd[@]}" >"$d/$name.expected" 2>&1 ||
+                { echo "programs.sh: $name failed without a preload:" >&2; tail -5 "$d/$name.expected" >&2; exit 1; }
         done
         ;;
     *)
