@@ -192,10 +192,13 @@ static struct slot *slot_of(uintptr_t a, struct region **rp);
 
 MM_HOT void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
 {
-    if (!mm_opt.guard) {
+    if (!mm_opt.guard || !mm_debug_started) {
         /* not before MM_TICK more calls (the caller's tick); but before the
-         * options are read (the loader's and the libraries' first calls),
-         * ask again at the next one */
+         * toolkit starts (the loader's calls, and those of the libraries
+         * whose constructors run before this library's: ls's libselinux
+         * mallocs and frees there), ask again at the next one. The options
+         * may be read by then, but a block guarded then would be freed on
+         * the quiet path, which does not know guarded blocks. */
         mm_guard_left = mm_debug_started && !mm_sample_pages ? MM_TICK : 1;
         return NULL;
     }

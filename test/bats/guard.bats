@@ -154,3 +154,22 @@ print("ok")'
     run "$ROOT/scripts/mymalloc" --guard=x true
     [ "$status" -eq 2 ]
 }
+
+@test "guard=1 guards nothing before the library's constructor: ls (its libselinux mallocs and frees there) and a library's blocks" {
+    # the options are read at the first call, but a block guarded then
+    # was freed on the quiet path, which knew no guarded block: every run
+    # of ls aborted ("free(): invalid pointer ...: not allocated by mymalloc")
+    expected=$(ls /)
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=guard=1:stats=1 ls /
+    [ "$status" -eq 0 ]
+    [ "$output" = "$expected" ]
+    [[ $stderr =~ guard\ pages\ +[1-9][0-9]*\ blocks\ guarded\ since\ start ]]
+    run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS=guard=1 "$P/early_blocks"
+    [ "$status" -eq 0 ]
+    [ "$output" = "mymalloc 600000" ]
+    [ -z "$stderr" ]
+    run --separate-stderr "$ROOT/scripts/mymalloc" --guard ls /
+    [ "$status" -eq 0 ]
+    [ "$output" = "$expected" ]
+    [ -z "$stderr" ]
+}
