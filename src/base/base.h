@@ -197,6 +197,10 @@ bool mm_pset_add(mm_pset *s, uintptr_t key);    /* false: out of memory */
 bool mm_pset_has(const mm_pset *s, uintptr_t key);
 bool mm_pset_del(mm_pset *s, uintptr_t key);
 void mm_pset_clear(mm_pset *s);                 /* frees the table */
+/* For a set no longer added to, read by threads without a lock: the key
+ * (even) stays in its slot as key | 1, which no key equals and which keeps
+ * the probes that pass it going; has() may run beside it. */
+void mm_pset_cross_out(mm_pset *s, uintptr_t key);
 void mm_pset_each(const mm_pset *s, void (*fn)(uintptr_t key, void *arg), void *arg);
 /* Tables of records keyed by an address in their first word (0: empty),
  * open addressing with linear probing, in mmapped memory: where a key's

@@ -48,8 +48,9 @@ MM_HOT static size_t find(const mm_pset *s, uintptr_t key)
 {
     if (!s->cap)
         return SIZE_MAX;
-    for (size_t i = slot_of(s, key); s->slot[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slot[i] == key)
+    uintptr_t k;
+    for (size_t i = slot_of(s, key); (k = __atomic_load_n(&s->slot[i], __ATOMIC_RELAXED)); i = (i + 1) & (s->cap - 1))
+        if (k == key)
             return i;
     return SIZE_MAX;
 }
@@ -76,6 +77,13 @@ MM_HOT bool mm_pset_del(mm_pset *s, uintptr_t key)
     s->slot[i] = 0;
     s->count--;
     return true;
+}
+
+MM_HOT void mm_pset_cross_out(mm_pset *s, uintptr_t key)
+{
+    size_t i = find(s, key);
+    if (i != SIZE_MAX)
+        __atomic_store_n(&s->slot[i], key | 1, __ATOMIC_RELAXED);
 }
 
 void mm_pset_clear(mm_pset *s)

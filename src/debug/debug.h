@@ -105,6 +105,8 @@ static inline struct mm_record *mm_record_at(const mm_chunk *c)
 /* c's record, or NULL for a block without one (allocated before the
  * options were read, or whose record an overrun destroyed). */
 struct mm_record *mm_record_of(const mm_chunk *c);
+/* At start (lock held): the blocks in use then are known to hold none. */
+void mm_record_start(void);
 #define MM_RECORD_MAX ((UINT64_C(1) << 46) - 1)   /* the most a record can say was asked for */
 static inline size_t mm_record_asked(const struct mm_record *m) { return m->word & MM_RECORD_MAX; }
 static inline int mm_record_family(const struct mm_record *m) { return (int)(m->word >> 46) & 3; }

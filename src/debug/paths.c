@@ -37,6 +37,8 @@ MM_HOT bool mm_debug_start(void)
         mm_opt.profile_sample = 0;   /* every block has a record anyway: the profile is exact */
     mm_debug_records = mm_opt.stats || mm_opt.leaks || mm_opt.check || mm_opt.trace[0] || mm_profile_exact();
     mm_debug = mm_debug_records || mm_opt.guard || mm_opt.profile[0];
+    if (mm_debug_records)
+        mm_record_start();
     mm_debug_light = (mm_opt.leaks || mm_opt.check == 1) && !mm_opt.stats && !mm_opt.trace[0] &&
                      !mm_profile_exact();
     mm_debug_held = mm_profile_exact() && !mm_opt.stats && !mm_opt.leaks && !mm_opt.check && !mm_opt.trace[0] &&
