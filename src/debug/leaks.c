@@ -132,17 +132,25 @@ static void sort_blocks(void)
     }
 }
 
+/* Where the pointers that hold block b end: a block of 0 bytes (malloc(0),
+ * LLVM's instructions without operands) is held by a pointer to its start,
+ * as in memcheck. Blocks never share a start: each has a chunk. */
+static uintptr_t held_end(const struct block *b)
+{
+    return b->end > b->start ? b->end : b->start + 1;
+}
+
 /* The block holding address v, or NULL. */
 static struct block *find(uintptr_t v)
 {
-    if (!nblocks || v < blocks[0].start || v >= blocks[nblocks - 1].end)
+    if (!nblocks || v < blocks[0].start || v >= held_end(&blocks[nblocks - 1]))
         return NULL;
     size_t lo = 0, hi = nblocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (v < blocks[mid].start)
             hi = mid;
-        else if (v >= blocks[mid].end)
+        else if (v >= held_end(&blocks[mid]))
             lo = mid + 1;
         else
             return &blocks[mid];
