@@ -109,8 +109,8 @@ setup() {
     [ "$(cat "$ROOT"/scripts/pictures/* | cksum)" = "$before" ]
 }
 
-@test "scripts/compare-leaks, compare-errors and compare-profile: --help and --version run nothing; an unknown option is refused" {
-    for s in compare-leaks compare-errors compare-profile; do
+@test "scripts/compare-leaks, compare-errors, compare-profile and sweep: --help and --version run nothing; an unknown option is refused" {
+    for s in compare-leaks compare-errors compare-profile sweep; do
         MYMALLOC_BUILD_DIR="$T/none" run "$ROOT/scripts/$s" --help
         [ "$status" -eq 0 ]
         [[ ${lines[0]} == "$s -- "* ]]
@@ -122,6 +122,25 @@ setup() {
         [ "$output" = "$s: unknown option '--bogus' (see --help)" ]
         [ ! -e "$T/none" ]
     done
+}
+
+@test "scripts/sweep names the programs that get a report or another exit status under an option, and those with lost blocks" {
+    mkdir "$T/bin"
+    ln -s "$(command -v ls)" "$T/bin/ls"
+    ln -s "$BUILD/misuse/double_free" "$T/bin/double_free"
+    ln -s "$BUILD/programs/leaky" "$T/bin/leaky"
+    run --separate-stderr "$ROOT/scripts/sweep" --options 'guard=1 check=1 leaks=1' "$T/bin"
+    [ "$status" -eq 1 ]
+    [[ $output == *"/double_free check=1: status 134 (without the library: 134): mymalloc: ERROR: double-free of the 40-byte block 0x"* ]]
+    [[ $output == *"/leaky leaks=1: 2,300 bytes in 3 blocks lost, from 2 sites"* ]]
+    [[ $output != *"/ls "* ]]
+    # without the misuse: only the lost blocks, and status 0
+    rm "$T/bin/double_free"
+    run --separate-stderr "$ROOT/scripts/sweep" --options 'guard=1 check=1 leaks=1' "$T/bin"
+    [ "$status" -eq 0 ]
+    [ "$stderr" = "sweep: 2 programs, each under 3 option sets" ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ ${lines[0]} == *"/leaky leaks=1: 2,300 bytes in 3 blocks lost, from 2 sites" ]]
 }
 
 @test "mymalloc-trace --help, --version, and an unknown option" {
