@@ -33,8 +33,8 @@ static struct mm_record *fill(struct mm_record *m, const void *owner, size_t n, 
  * (a library the program links runs them first: ls's libselinux, gdb's
  * gnutls). They hold no record, and their last bytes are the program's,
  * which pass for one when they match its 16-bit tag: one block in 65,536,
- * and gdb frees thousands of them at exit, where check=1 named one of them
- * "0 bytes long, overrun" in one run in thirty. The set is made at start
+ * and gdb frees many of them at exit, where check=1 named one of them
+ * "0 bytes long, overrun" in 4 runs of 240. The set is made at start
  * and never grows after: a chunk that gets a record later is crossed out,
  * with no lock (the lighter modes look records up without one). */
 static mm_pset born;
