@@ -145,17 +145,17 @@ static struct block *find(uintptr_t v)
 {
     if (!nblocks || v < blocks[0].start || v >= held_end(&blocks[nblocks - 1]))
         return NULL;
+    /* the last block that starts at or below v (there is one) */
     size_t lo = 0, hi = nblocks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (v < blocks[mid].start)
-            hi = mid;
-        else if (v >= held_end(&blocks[mid]))
+        if (blocks[mid].start <= v)
             lo = mid + 1;
         else
-            return &blocks[mid];
+            hi = mid;
     }
-    return NULL;
+    struct block *b = &blocks[lo - 1];
+    return v < held_end(b) ? b : NULL;
 }
 
 /* ---- marking ---- */

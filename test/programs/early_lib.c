@@ -1,8 +1,8 @@
 /* A library whose constructor allocates 600,000 blocks of 24 bytes. A
  * library the program links runs its constructors before a preloaded
  * library's (ls's libselinux, gdb's gnutls do so), so these blocks are
- * made before libmymalloc.so's constructor reads the options: they carry
- * no record. Their last 16 bytes look like one, with a tag of each value
+ * made before libmymalloc.so's constructor starts its debugging options:
+ * they carry no record. Their last 16 bytes look like one, with a tag of each value
  * in turn: about nine of them match the tag a record of theirs would have.
  * early_free_all frees them. The constructor also frees a block it made,
  * as libselinux's does. */
