@@ -291,7 +291,6 @@ MM_HOT static void format(struct mm_page *pg, unsigned cls)
     pg->used = 0;
     pg->size = (uint32_t)s;
     pg->shift = (uint8_t)__builtin_ctzll(s);
-    pg->gmask = (uint32_t)((UINT64_C(1) << pg->shift) - 1);
     uint64_t d = s >> pg->shift, x = d;              /* d * d = 1 modulo 8 */
     for (int i = 0; i < 5; i++)
         x *= 2 - d * x;                              /* each step doubles the bits that are right */
@@ -305,9 +304,8 @@ MM_HOT static void format(struct mm_page *pg, unsigned cls)
     off = off < MM_HDR ? MM_HDR : off > 4096 ? 4096 : off;
     pg->start = (uintptr_t)pg->chunk + off;
     pg->cap = (uint32_t)((pg->bytes - off) / s);
-    if (pg->cap > ((size_t)MM_PG_MAXBLOCKS << pg->shift) / s)
-        pg->cap = (uint32_t)(((size_t)MM_PG_MAXBLOCKS << pg->shift) / s);    /* a bit for each */
-    pg->span = (uint32_t)(pg->cap * s);
+    if (pg->cap > MM_PG_MAXBLOCKS)
+        pg->cap = MM_PG_MAXBLOCKS;    /* a bit for each */
     mm_os_signal_point();       /* fail_signal: the record half laid out */
     pg->fresh = 0;
     pg->cls = (uint8_t)cls;
@@ -324,7 +322,7 @@ MM_HOT static void give_back(struct mm_page *pg)
     map_set((uintptr_t)pg->chunk, pg->bytes, NULL);
     pg->owner = NULL;
     pg->where = MM_PG_NONE;
-    pg->span = 0;                /* a stale pointer finds no block here */
+    pg->cap = 0;                 /* a stale pointer finds no block here */
     bool was = inside;
     inside = true;               /* the heap's purge hook must not come back in */
     mm_heap_free(pg->chunk, "free");
@@ -357,6 +355,13 @@ static struct mm_page **list_of(struct mm_theap *th, struct mm_page *pg)
 }
 
 /* ---- blocks */
+
+/* b (a block of pg, or 0) at the head of pg's free list, with its index. */
+static void set_free(struct mm_page *pg, uintptr_t b)
+{
+    pg->free = b;
+    pg->free_i = (uint32_t)mm_pg_index(pg, (void *)b);
+}
 
 /* Other threads' frees back on the owner's list (the owner, or the lock
  * holder for a left page). A remote list's links are mixed as the owner's
@@ -402,7 +407,7 @@ MM_HOT static void collect(struct mm_page *pg)
             *(uint64_t *)last[k] = next ^ mm_pg_mix(pg, last[k]);
             next = head[k];
         }
-    pg->free = next;
+    set_free(pg, next);
     pg->used -= n;
 }
 
@@ -421,7 +426,7 @@ static void extend(struct mm_page *pg)
         *(uint64_t *)b = next ^ mm_pg_mix(pg, b);
         next = b;
     }
-    pg->free = next;
+    set_free(pg, next);
     pg->fresh += n;
 }
 
@@ -439,6 +444,7 @@ static void rebuild(struct mm_page *pg)
         }
         *(uint64_t *)b = pg->free ^ mm_pg_mix(pg, b);
         pg->free = b;
+        pg->free_i = k;
     }
     pg->used = used;
     pg->rebuild = 0;
@@ -448,7 +454,7 @@ static void rebuild(struct mm_page *pg)
  * page changes meanwhile). */
 static uint32_t bits_set(const struct mm_page *pg)
 {
-    uint32_t n = 0, words = pg->span ? ((pg->span - 1) >> pg->shift) / 64 + 1 : 0;
+    uint32_t n = 0, words = (pg->cap + 63) / 64;
     for (unsigned w = 0; w < words; w++)
         n += (uint32_t)__builtin_popcountll(__atomic_load_n(&pg->bits[w], __ATOMIC_RELAXED));
     return n;
@@ -1236,5 +1242,5 @@ void mm_pages_bad_head(struct mm_page *pg, uintptr_t b)
 {
     mm_die("malloc", "the free list of the %u-byte blocks leads to %p, which is %s (a link in a freed "
                      "block was forged)", pg->size, (void *)b,
-           b - pg->start >= pg->span ? "outside their page" : "a block in use");
+           mm_pg_index(pg, (void *)b) < 0 ? "outside their page" : "a block in use");
 }

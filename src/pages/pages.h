@@ -72,29 +72,30 @@ struct mm_page {
     uint64_t key;                   /* mixed into the links of this page's free blocks */
     struct mm_theap *owner;         /* NULL: left by a thread that ended, or not a page */
     uint64_t dinv;                  /* the inverse of size >> shift (odd) modulo 2^64 */
-    uint32_t span;                  /* cap * size */
     uint32_t cap;                   /* blocks it holds */
     uint32_t size;                  /* block size */
-    uint32_t gmask;                 /* 2^shift - 1 */
-    uint8_t shift;                  /* the bits' granule: the largest power of two that divides size */
+    uint8_t shift;                  /* the largest power of two that divides size */
     uint8_t cls, where, rebuild;
-    /* What the owner writes at each malloc and free, on a line of its own,
-     * so that another thread's free, which reads the line above, does not
-     * take it from the owner's cache: */
+    /* What the owner writes at each malloc and free, from a line of its
+     * own, so that another thread's free, which reads the line above, does
+     * not take it from the owner's cache. The bits follow on that line:
+     * a page of 384 blocks or fewer (blocks of 176 bytes or more, in a
+     * page of 64 KiB) keeps them all there. */
     uintptr_t free __attribute__((aligned(64)));   /* first block of the free list, 0: none */
     uint32_t used;                  /* blocks out (remote frees not yet taken back count) */
-    /* the slow paths' */
-    uint32_t fresh;                 /* blocks carved so far */
-    uint64_t laid_out;              /* times the record was laid out (its key's draw) */
-    struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
-    uint64_t empty_ms;              /* when it last ran empty */
+    uint32_t free_i;                /* the index of that first block */
+    uint64_t bits[MM_PG_MAXBLOCKS / 64];   /* 1: block i is allocated */
     /* other threads' frees, on a line of their own too */
     uintptr_t remote[MM_PG_LANES] __attribute__((aligned(64)));   /* (atomic; first word: next, mixed) */
     struct mm_page *all_next, *all_prev;   /* every page, under the lock */
     struct mm_rslab *slab;          /* the mapping the record lives in */
     mm_chunk *chunk;                /* the page's chunk in the chain */
     size_t bytes;                   /* the page's chunk size */
-    uint64_t bits[MM_PG_MAXBLOCKS / 64] __attribute__((aligned(64)));   /* 1: a block starts at this granule, allocated */
+    /* the slow paths' */
+    uint64_t laid_out;              /* times the record was laid out (its key's draw) */
+    uint32_t fresh;                 /* blocks carved so far */
+    struct mm_page *next, *prev;    /* in its owner's list, or the list of left pages */
+    uint64_t empty_ms;              /* when it last ran empty */
 } __attribute__((aligned(64)));
 
 /* The page map: 4 KiB granule -> the record of the page that covers it. */
@@ -179,25 +180,6 @@ __attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const
 __attribute__((noreturn, cold)) void mm_pages_bad_link(struct mm_page *pg, uintptr_t b);
 __attribute__((noreturn, cold)) void mm_pages_bad_head(struct mm_page *pg, uintptr_t b);
 
-/* The bits: one per granule of 2^shift bytes, the largest power of two
- * that divides the block size, so that a granule holds at most one
- * block's start and the bit of p is its offset shifted, no division. The
- * bit is set while a block that starts there is allocated; a pointer on
- * a granule where no block starts finds its bit clear, as a freed block
- * does. The bit of p, or -1 when p is outside the blocks or not on a
- * granule. */
-static inline long mm_pg_bit(const struct mm_page *pg, const void *p)
-{
-    uintptr_t off = (uintptr_t)p - pg->start;
-    if (MM_UNLIKELY(off >= pg->span || (off & pg->gmask)))
-        return -1;
-    return (long)(off >> pg->shift);
-}
-static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
-{
-    return bit >= 0 && (__atomic_load_n(&pg->bits[bit >> 6], __ATOMIC_RELAXED) >> (bit & 63) & 1);
-}
-
 /* The index of block p of page pg, or -1 when p is not a block boundary.
  * With size = d << shift (d odd): off = i * size exactly when off times
  * d's inverse modulo 2^64, turned right by shift, is i; any other off,
@@ -208,6 +190,19 @@ static inline long mm_pg_index(const struct mm_page *pg, const void *p)
     uint64_t x = ((uintptr_t)p - pg->start) * pg->dinv;
     uint64_t i = x >> pg->shift | x << (-pg->shift & 63);
     return MM_LIKELY(i < pg->cap) ? (long)i : -1;
+}
+
+/* The bits: one per block, set while it is allocated, found by the
+ * block's index (mm_pg_index below: one multiply, which also says whether
+ * p is a block's start at all). The bit of p, or -1 when p is outside the
+ * blocks or not a block's start. */
+static inline long mm_pg_bit(const struct mm_page *pg, const void *p)
+{
+    return mm_pg_index(pg, p);
+}
+static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
+{
+    return bit >= 0 && (__atomic_load_n(&pg->bits[bit >> 6], __ATOMIC_RELAXED) >> (bit & 63) & 1);
 }
 
 /* A link decoded from a free block leads to the start of a block of the
@@ -223,18 +218,21 @@ static inline bool mm_pg_link_ok(const struct mm_page *pg, uintptr_t next)
  * path says below, handed out; its heap claimed. */
 static inline __attribute__((always_inline)) void *mm_pg_pop(struct mm_page *pg)
 {
-    /* (b is a block of the page: whatever sets the head checked it) */
+    /* (b is a block of the page and free_i its index: whatever sets the
+     * head checked it) */
     uintptr_t b = pg->free;
-    uint32_t i = (uint32_t)((b - pg->start) >> pg->shift);
+    uint32_t i = pg->free_i;
     uint64_t w = pg->bits[i >> 6];
     if (MM_UNLIKELY(w >> (i & 63) & 1))
         mm_pages_bad_head(pg, b);
     pg->bits[i >> 6] = w | UINT64_C(1) << (i & 63);
     uintptr_t next = *(uint64_t *)b ^ mm_pg_mix(pg, b);
-    if (MM_UNLIKELY(!mm_pg_link_ok(pg, next)))
+    long ni = mm_pg_index(pg, (const void *)next);
+    if (MM_UNLIKELY(ni < 0) && next != 0)
         mm_pages_bad_link(pg, b);
     *(uint64_t *)b = 0;             /* the program gets no link to read */
     pg->free = next;
+    pg->free_i = (uint32_t)ni;
     pg->used++;
     return (void *)b;
 }
@@ -283,6 +281,7 @@ static inline __attribute__((always_inline)) uint32_t mm_pg_put(struct mm_page *
     pg->bits[i >> 6] = w & ~(UINT64_C(1) << (i & 63));
     *(uint64_t *)p = pg->free ^ mm_pg_mix(pg, (uintptr_t)p);
     pg->free = (uintptr_t)p;
+    pg->free_i = (uint32_t)i;
     return --pg->used;
 }
 
