@@ -305,6 +305,8 @@ extern struct mm_options mm_opt;
 /* Reads MYMALLOC_OPTIONS from environ, once environ is there (false while
  * it is not: the dynamic loader's first calls). Lock held. */
 bool mm_options_load(void);
+/* MYMALLOC_OPTIONS was read: mm_opt holds what it asks for. */
+bool mm_options_loaded(void);
 /* Applies a MYMALLOC_OPTIONS string; returns the number of bad pieces.
  * Lock held. */
 int mm_options_apply(const char *s);

@@ -380,6 +380,11 @@ void mm_options_after_fork(void)
     mm_root = false;
 }
 
+bool mm_options_loaded(void)
+{
+    return __atomic_load_n(&loaded, __ATOMIC_RELAXED);
+}
+
 MM_HOT bool mm_options_load(void)
 {
     if (loaded || !environ)

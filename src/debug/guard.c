@@ -196,10 +196,11 @@ MM_HOT void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
         /* not before MM_TICK more calls (the caller's tick); but before the
          * toolkit starts (the loader's calls, and those of the libraries
          * whose constructors run before this library's: ls's libselinux
-         * mallocs and frees there), ask again at the next one. The options
-         * may be read by then, but a block guarded then would be freed on
-         * the quiet path, which does not know guarded blocks. */
-        mm_guard_left = mm_debug_started && !mm_sample_pages ? MM_TICK : 1;
+         * mallocs and frees there), ask again at the next one, unless the
+         * options are read and sample nothing. A block guarded then would
+         * be freed on the quiet path, which does not know guarded blocks. */
+        bool quiet = !mm_debug_started && mm_options_loaded() && !mm_opt.guard && !mm_opt.profile_sample;
+        mm_guard_left = (mm_debug_started && !mm_sample_pages) || quiet ? MM_TICK : 1;
         return NULL;
     }
     bool first = rng == 0 && mm_opt.guard > 1;
