@@ -278,7 +278,7 @@ static void free_locked(void *p, int call, const uintptr_t *pcs, int depth, int 
  * for none) and, in *n, the bytes asked for. */
 static struct mm_record *held_block(struct mm_page *pg, const void *p, const char *fn, size_t *n)
 {
-    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
+    if (!mm_pg_allocated(pg, mm_pg_index(pg, p)))
         mm_pages_bad_free(pg, p, fn);
     struct mm_record *m = mm_record_of_page_block(pg, p);
     *n = m ? mm_record_asked(m) : pg->size - MM_RECORD;

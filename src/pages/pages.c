@@ -387,7 +387,7 @@ MM_HOT static void collect(struct mm_page *pg)
             uintptr_t b = r[k];
             if (!b)
                 continue;
-            long i = mm_pg_bit(pg, (void *)b);
+            long i = mm_pg_index(pg, (void *)b);
             if (i < 0 || n == pg->cap)
                 mm_pages_bad_link(pg, last[k] ? last[k] : b);
             uint64_t m = UINT64_C(1) << (i & 63);
@@ -438,7 +438,7 @@ static void rebuild(struct mm_page *pg)
     pg->free = 0;
     for (uint32_t k = pg->fresh; k-- > 0;) {
         uintptr_t b = pg->start + (uintptr_t)k * pg->size;
-        if (mm_pg_allocated(pg, mm_pg_bit(pg, (void *)b))) {
+        if (mm_pg_allocated(pg, mm_pg_index(pg, (void *)b))) {
             used++;
             continue;
         }
@@ -1046,7 +1046,7 @@ MM_HOT size_t mm_pages_usable(const void *p, const char *fn)
     struct mm_page *pg = mm_page_of(p);
     if (!pg)
         return 0;
-    if (!mm_pg_allocated(pg, mm_pg_bit(pg, p)))
+    if (!mm_pg_allocated(pg, mm_pg_index(pg, p)))
         mm_pages_bad_free(pg, p, fn);
     return pg->size;
 }
@@ -1191,7 +1191,7 @@ static int check_page(const struct mm_page *pg, bool mine, void (*complain)(cons
     uint32_t live = bits_set(pg), listed = 0;
     for (uintptr_t b = pg->free; b && listed <= pg->cap; listed++) {
         long i = mm_pg_index(pg, (void *)b);
-        if (i < 0 || (uint32_t)i >= pg->fresh || mm_pg_allocated(pg, mm_pg_bit(pg, (void *)b))) {
+        if (i < 0 || (uint32_t)i >= pg->fresh || mm_pg_allocated(pg, mm_pg_index(pg, (void *)b))) {
             complain("free list of a page holds a block that is not free", (void *)b);
             return bad + 1;
         }

@@ -193,16 +193,12 @@ static inline long mm_pg_index(const struct mm_page *pg, const void *p)
 }
 
 /* The bits: one per block, set while it is allocated, found by the
- * block's index (mm_pg_index below: one multiply, which also says whether
- * p is a block's start at all). The bit of p, or -1 when p is outside the
- * blocks or not a block's start. */
-static inline long mm_pg_bit(const struct mm_page *pg, const void *p)
+ * block's index (mm_pg_index above, which also says whether a pointer is
+ * a block's start at all). Whether block i (an index, or -1) is
+ * allocated, read as it is (another thread's page changes meanwhile). */
+static inline bool mm_pg_allocated(const struct mm_page *pg, long i)
 {
-    return mm_pg_index(pg, p);
-}
-static inline bool mm_pg_allocated(const struct mm_page *pg, long bit)
-{
-    return bit >= 0 && (__atomic_load_n(&pg->bits[bit >> 6], __ATOMIC_RELAXED) >> (bit & 63) & 1);
+    return i >= 0 && (__atomic_load_n(&pg->bits[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1);
 }
 
 /* A link decoded from a free block leads to the start of a block of the
@@ -272,7 +268,7 @@ static inline __attribute__((always_inline)) void *mm_pages_malloc(size_t n)
  * the page's free list. Returns the blocks still out. */
 static inline __attribute__((always_inline)) uint32_t mm_pg_put(struct mm_page *pg, void *p, const char *fn)
 {
-    long i = mm_pg_bit(pg, p);
+    long i = mm_pg_index(pg, p);
     if (MM_UNLIKELY(i < 0))
         mm_pages_bad_free(pg, p, fn);
     uint64_t w = pg->bits[i >> 6];
