@@ -40,7 +40,14 @@ MM_HOT void *mm_realloc(void *p, size_t n)
             return p;
         if (!mm_fits(n, MM_ALIGN, 0))
             return mm_enomem();
-        return mm_move(p, have, n, plain_malloc, plain_free);
+        /* Growing, it takes an eighth more than asked (within the pages'
+         * sizes), as a block of the chain does (below): a string that
+         * grows a few bytes at a time moves every other class, not at
+         * each. */
+        size_t want = n;
+        if (n > have && n <= MM_PG_MAX)
+            want = n + n / 8 < MM_PG_MAX ? n + n / 8 : MM_PG_MAX;
+        return mm_move(p, have, want, plain_malloc, plain_free);
     }
     if (MM_UNLIKELY(mm_reserve_owns(p)))
         return mm_move(p, mm_reserve_usable(p), n, plain_malloc, plain_free);

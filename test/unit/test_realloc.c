@@ -46,7 +46,17 @@ static void grows_and_shrinks_in_place(void)
     CHECK(realloc(p, 3000) == p && intact(p, 3000, 1));
     char *small = realloc(p, 17);
     CHECK(small && small != p && intact(small, 17, 1) && malloc_usable_size(small) == 32);
-    free(small);
+    /* Growing out of its class, it moves with an eighth more room than
+     * asked, and grows in that room without moving again; up to the
+     * pages' biggest class, where it stays in the pages. */
+    char *grown = realloc(small, 200);
+    CHECK(grown && intact(grown, 17, 1));
+    CHECK(malloc_usable_size(grown) >= 200 + 200 / 8);
+    for (size_t n = 200; n <= 200 + 200 / 8; n++)
+        CHECK(realloc(grown, n) == grown);
+    char *top = realloc(grown, 32000);
+    CHECK(top && intact(top, 17, 1) && malloc_usable_size(top) == 32768);
+    free(top);
     /* A block of the chain never moves when it shrinks; it keeps its room
      * while it shrinks by less than half (as a page's block does), and
      * gives the rest back when it shrinks by more. */
