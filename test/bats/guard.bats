@@ -47,10 +47,12 @@ guarded() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="guard=
 }
 
 @test "guard_side=start: a read and a write before the start fault as underflows" {
-    for kind in read write; do
+    # read_before reads the byte before the start, write_before writes the 4
+    for access in "read 1 byte" "write 4 bytes"; do
+        kind=${access%% *}
         guarded "${kind}_before" guard_side=start
         [ "$status" -eq 134 ]
-        [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-buffer-underflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ a\ $kind\ at\ 0x[0-9a-f]+,\ 1\ byte\ before\ its\ start$ ]]
+        [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-buffer-underflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ a\ $kind\ at\ 0x[0-9a-f]+,\ ${access#* }\ before\ its\ start$ ]]
         [[ ${stderr_lines[2]} == "    #0 ${kind}_before+"* ]]
     done
 }
@@ -66,7 +68,7 @@ guarded() { run --separate-stderr env LD_PRELOAD="$LIB" MYMALLOC_OPTIONS="guard=
     guarded write_before
     [ "$status" -eq 134 ]
     [ "$output" = "done" ]
-    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-buffer-underflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ 1\ byte\ written\ before\ its\ start,\ from\ offset\ -1$ ]]
+    [[ ${stderr_lines[0]} =~ ^mymalloc:\ ERROR:\ heap-buffer-underflow\ on\ the\ 40-byte\ block\ 0x[0-9a-f]+:\ 4\ bytes\ written\ before\ its\ start,\ from\ offset\ -4$ ]]
     [[ $stderr == *"  found at exit"* ]]
 }
 

@@ -7,13 +7,15 @@
  *                   of alignment slack a 40-byte block has before a page)
  *   write_slack     writes 3 bytes just past the end, and frees the block
  *   read_before     reads the byte before the block's start
- *   write_before    writes there
+ *   write_before    writes the 4 bytes before it (a header's tag there
+ *                   holds those 4 bytes one time in 2^32; a byte, in 256)
  *   underflow_free  writes there, and frees the block
  *   read_freed      reads the freed block at offset 8
  *   write_freed     writes there
  *   double_free     frees the block twice
  * With no argument, it uses the block correctly. It prints "done" if it
  * gets to the end. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,7 @@ __attribute__((noinline)) static void write_past(char *p) { p[40 + 16] = 'x'; }
 __attribute__((noinline)) static void read_slack(char *p) { sink = p[40]; }
 __attribute__((noinline)) static void write_slack(char *p) { memset(p + 40, 'x', 3); drop_block(p); }
 __attribute__((noinline)) static void read_before(char *p) { sink = p[-1]; }
-__attribute__((noinline)) static void write_before(char *p) { p[-1] = 'x'; }
+__attribute__((noinline)) static void write_before(char *p) { *(volatile uint32_t *)(p - 4) = 0x78787878; }
 __attribute__((noinline)) static void underflow_free(char *p) { write_before(p); drop_block(p); }
 __attribute__((noinline)) static void read_freed(char *p) { drop_block(p); sink = p[8]; }
 __attribute__((noinline)) static void write_freed(char *p) { drop_block(p); p[8] = 'x'; }
