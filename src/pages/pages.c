@@ -870,12 +870,9 @@ static void push_remote(struct mm_page *pg, void *p, const char *fn)
         __atomic_store_n(&o->remote_hint[cls], 1, __ATOMIC_RELAXED);
 }
 
-MM_HOT bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
+MM_HOT void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 {
-    if (mm_pages_held)
-        return false;            /* the toolkit's: it gives the block back (mm_pages_give) */
     push_remote(pg, p, fn);
-    return true;
 }
 
 /* ---- thread heaps */

@@ -173,8 +173,9 @@ void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn);
 /* n bytes aligned to align (a power of two up to 4 KiB) from a class whose
  * size align divides; NULL: not from the pages (the chain serves it). */
 void *mm_pages_memalign(size_t n, size_t align);
-/* false: the toolkit frees p itself (mm_pages_held). */
-bool mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
+/* p, a block of another thread's page pg (not while mm_pages_held: the
+ * toolkit frees those itself), onto pg's remote list. */
+void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn);
 /* Reports and aborts. */
 __attribute__((noreturn, cold)) void mm_pages_bad_free(struct mm_page *pg, const void *p, const char *fn);
 __attribute__((noreturn, cold)) void mm_pages_bad_link(struct mm_page *pg, uintptr_t b);
@@ -288,8 +289,12 @@ static inline __attribute__((always_inline)) bool mm_pages_free(void *p, const c
     if (MM_LIKELY(!pg))
         return false;
     struct mm_theap *th = mm_th;
-    if (MM_UNLIKELY(pg->owner != th))
-        return mm_pages_free_remote(pg, p, fn);
+    if (MM_UNLIKELY(pg->owner != th)) {
+        if (MM_UNLIKELY(mm_pages_held))
+            return false;       /* the toolkit's: it gives the block back (mm_pages_give) */
+        mm_pages_free_remote(pg, p, fn);
+        return true;
+    }
     mm_th = &mm_th_none;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (MM_UNLIKELY(pg->where == MM_PG_FULL)) {
