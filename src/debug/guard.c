@@ -199,8 +199,9 @@ MM_HOT void *mm_guard_sampled(size_t n, size_t align, int family, bool zero)
          * mallocs and frees there), ask again at the next one, unless the
          * options are read and sample nothing. A block guarded then would
          * be freed on the quiet path, which does not know guarded blocks. */
-        bool quiet = !mm_debug_started && mm_options_loaded() && !mm_opt.guard && !mm_opt.profile_sample;
-        mm_guard_left = (mm_debug_started && !mm_sample_pages) || quiet ? MM_TICK : 1;
+        bool sampling = mm_debug_started ? mm_sample_pages
+                                         : !mm_options_loaded() || mm_opt.guard || mm_opt.profile_sample;
+        mm_guard_left = sampling ? 1 : MM_TICK;
         return NULL;
     }
     bool first = rng == 0 && mm_opt.guard > 1;

@@ -478,7 +478,6 @@ static void idle_put(struct mm_page *pg)
 
 static void tidy_left(bool all);
 static void idle_expire(bool all);
-static void push_remote(struct mm_page *pg, void *p, const char *fn);
 
 /* Whether every block that full page pg has out waits on its remote list,
  * freed by other threads: its owner holds no block of it, and gets none
@@ -799,7 +798,7 @@ static void put_own(struct mm_theap *th, struct mm_page *pg, void *p, const char
             /* taken while this waited: then every block it had out was
              * on its remote list, p too, and this is a second free */
             full_unlock(th);
-            push_remote(pg, p, fn);
+            mm_pages_free_remote(pg, p, fn);
             return;
         }
         mm_pg_put(pg, p, fn);
@@ -824,7 +823,7 @@ void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn)
 {
     struct mm_theap *th = pg->owner == mm_th ? claim() : NULL;
     if (!th) {
-        push_remote(pg, p, fn);  /* a signal handler came in: taken back later */
+        mm_pages_free_remote(pg, p, fn);  /* a signal handler came in: taken back later */
         return;
     }
     put_own(th, pg, p, fn);
@@ -836,7 +835,7 @@ void mm_pages_free_full(struct mm_page *pg, void *p, const char *fn)
 /* The lane of this thread's next free into another thread's page. */
 static __thread unsigned lane MM_TLS;
 
-static void push_remote(struct mm_page *pg, void *p, const char *fn)
+MM_HOT void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
 {
     mm_prefetch_write(p);            /* its first word: read below, then written */
     if (mm_pg_index(pg, p) < 0)
@@ -868,11 +867,6 @@ static void push_remote(struct mm_page *pg, void *p, const char *fn)
     if (o && __atomic_load_n(&pg->where, __ATOMIC_RELAXED) == MM_PG_FULL &&
         !__atomic_load_n(&o->remote_hint[cls], __ATOMIC_RELAXED))
         __atomic_store_n(&o->remote_hint[cls], 1, __ATOMIC_RELAXED);
-}
-
-MM_HOT void mm_pages_free_remote(struct mm_page *pg, void *p, const char *fn)
-{
-    push_remote(pg, p, fn);
 }
 
 /* ---- thread heaps */
@@ -1020,7 +1014,7 @@ void mm_pages_give(struct mm_page *pg, void *p, const char *fn)
 {
     struct mm_theap *th = pg->owner == own ? claim_own() : NULL;
     if (!th) {
-        push_remote(pg, p, fn);  /* (a signal handler's free on the owner: taken back later) */
+        mm_pages_free_remote(pg, p, fn);  /* (a signal handler's free on the owner: taken back later) */
         return;
     }
     put_own(th, pg, p, fn);

@@ -148,8 +148,9 @@ void mm_pages_start(void);
 
 /* The toolkit takes every small block itself (the exact profile alone,
  * set at start): the fast paths leave them all to it (this thread's heap
- * stays mm_th_none for them, and free's goes to mm_pages_free_remote,
- * which says so), and it takes and gives them with these, lock not held.
+ * stays mm_th_none for them, so free finds another owner's page and
+ * sees mm_pages_held), and it takes and gives them with these, lock not
+ * held.
  * take: a block of n's class from this thread's heap; NULL when the
  * chain must serve n (too big, no memory, or a signal handler that came
  * in while its thread takes or gives). give: p, a block of pg, checked
